@@ -1,0 +1,55 @@
+// @ts-check
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+import prettier from "eslint-config-prettier";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "docs/api/**", "node_modules/**", ".cache/**", "coverage/**", "eslint.config.js"] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  ...tseslint.configs.stylisticTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    linterOptions: { reportUnusedDisableDirectives: "error" },
+    rules: {
+      "@typescript-eslint/consistent-type-imports": "error",
+      "@typescript-eslint/switch-exhaustiveness-check": "error",
+      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true, allowBoolean: true }],
+      eqeqeq: "error",
+      curly: ["error", "all"],
+      "max-lines": ["warn", 600],
+    },
+  },
+  {
+    files: ["src/**/*.ts"],
+    ignores: ["src/**/*.test.ts", "src/core/Clock.ts", "src/core/Logger.ts", "src/node/**", "src/testing/**", "src/webrtc/browser.ts"],
+    rules: {
+      "no-restricted-globals": [
+        "error",
+        { name: "setTimeout", message: "use the injected Clock" },
+        { name: "setInterval", message: "use the injected Clock" },
+        { name: "clearTimeout", message: "use the injected Clock" },
+        { name: "clearInterval", message: "use the injected Clock" },
+        { name: "Date", message: "use the injected Clock" },
+        { name: "RTCPeerConnection", message: "use the WebRTCDelegate" },
+        { name: "navigator", message: "use the WebRTCDelegate" },
+        { name: "window", message: "no browser globals in domain code" },
+        { name: "document", message: "no browser globals in domain code" },
+        { name: "console", message: "use the injected Logger" },
+      ],
+      "no-restricted-imports": [
+        "error",
+        { paths: [{ name: "events", message: "use core/TypedEventEmitter" }], patterns: ["matrix-js-sdk", "@roamhq/wrtc"] },
+      ],
+    },
+  },
+  {
+    files: ["**/*.test.ts", "test/**/*.ts", "demo/**/*.ts", "bench/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-non-null-assertion": "off",
+      "@typescript-eslint/no-unnecessary-condition": "off",
+      "max-lines": "off",
+    },
+  },
+  prettier,
+);

@@ -1,0 +1,39 @@
+/** An opaque handle for a scheduled timer. */
+export interface TimerHandle {
+  readonly __timer: true;
+}
+
+/**
+ * Time and timers, injected so that every timer-driven rule (invite lifetime, expiry, key delays) can be tested
+ * without waiting. `ManualClock` (in `famedly-calls/testing`) is the test implementation.
+ */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Runs `fn` once after `ms` milliseconds. */
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Runs `fn` every `ms` milliseconds, the first time after one period. */
+  setInterval(fn: () => void, ms: number): TimerHandle;
+  /** Cancels a timer from `setTimeout` or `setInterval`; unknown or cleared handles are ignored. */
+  clearTimer(handle: TimerHandle | undefined): void;
+}
+
+/** The wall clock and the platform's timers. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as TimerHandle,
+  setInterval: (fn, ms) => setInterval(fn, ms) as unknown as TimerHandle,
+  clearTimer: (handle) => {
+    if (handle !== undefined) {
+      clearTimeout(handle as unknown as ReturnType<typeof setTimeout>);
+      clearInterval(handle as unknown as ReturnType<typeof setInterval>);
+    }
+  },
+};
+
+/** Resolves after `ms` on `clock`. */
+export function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    clock.setTimeout(resolve, ms);
+  });
+}

@@ -1,0 +1,63 @@
+import { CallErrorCode } from "../call/types.js";
+
+/** Codes of {@link VoipError}: every {@link CallErrorCode}, plus API-level failures. */
+export const VoipErrorCode = {
+  ...CallErrorCode,
+  /** The object is in a state where the operation makes no sense (ended call, disposed VoIP, …). */
+  InvalidState: "invalid_state",
+  /** An argument is malformed. */
+  InvalidArgument: "invalid_argument",
+  /** The platform or server lacks a feature the operation needs (DTMF sender, delayed events, …). */
+  NotSupported: "not_supported",
+  /** The homeserver refused the operation (power levels, permissions). */
+  Forbidden: "forbidden",
+  /** A request to the homeserver failed. */
+  SendFailed: "send_failed",
+} as const;
+
+/** A {@link VoipErrorCode} value. */
+export type VoipErrorCode = (typeof VoipErrorCode)[keyof typeof VoipErrorCode];
+
+/** The error type of the library: a stable `code` and the underlying `cause`. */
+export class VoipError extends Error {
+  public override readonly name: string = "VoipError";
+
+  public constructor(
+    public readonly code: VoipErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** True when `error` is a {@link VoipError}, optionally with the given code. */
+export function isVoipError(error: unknown, code?: VoipErrorCode): error is VoipError {
+  return error instanceof VoipError && (code === undefined || error.code === code);
+}
+
+/**
+ * A failed request to the homeserver, as reported by a `MatrixClientPort`: the Matrix `errcode`, the HTTP status
+ * and, for `M_LIMIT_EXCEEDED`, how long the server asked us to wait.
+ */
+export class MatrixPortError extends Error {
+  public override readonly name: string = "MatrixPortError";
+
+  public constructor(
+    public readonly errcode: string,
+    public readonly httpStatus: number,
+    message: string,
+    public readonly retryAfterMs?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** True for failures worth retrying: rate limits, server errors and network errors (status 0). */
+export function isRetryableSendError(error: unknown): boolean {
+  if (error instanceof MatrixPortError) {
+    return error.httpStatus === 429 || error.httpStatus >= 500 || error.httpStatus === 0;
+  }
+  return !(error instanceof VoipError);
+}

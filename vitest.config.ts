@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+// @roamhq/wrtc crashes worker threads at exit: forks only (see docs/architecture.md, "Runtimes").
+export default defineConfig({
+  test: {
+    pool: "forks",
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    exclude: ["test/integration/**", "node_modules/**", "dist/**"],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    setupFiles: ["test/setup.ts"],
+  },
+});
