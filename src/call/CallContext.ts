@@ -1,0 +1,37 @@
+import type { Clock } from "../core/Clock.js";
+import type { Logger } from "../core/Logger.js";
+import type { RandomSource } from "../core/random.js";
+import type { MatrixClientPort } from "../matrix/MatrixClientPort.js";
+import type { CallEventType } from "../matrix/eventTypes.js";
+import type { CallTimeouts } from "../voip/timeouts.js";
+import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
+import type { CallSession } from "./CallSession.js";
+import type { CallErrorCode } from "./types.js";
+
+/** How a call's signalling leaves: room events for 1:1 calls, to-device messages for mesh legs. */
+export interface SignallingTransport {
+  /** Sends one signalling event (the transport adds routing fields); rejects when it could not be sent. */
+  send(type: CallEventType, content: object): Promise<void>;
+}
+
+/** Which side ended a call. */
+export type CallParty = "local" | "remote";
+
+/** @internal What a {@link CallSession} needs from the VoIP instance that owns it. */
+export interface CallContext {
+  readonly client: MatrixClientPort;
+  readonly delegate: WebRTCDelegate;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly random: RandomSource;
+  readonly timeouts: Readonly<CallTimeouts>;
+  /** Our party id (the VoIP session id). */
+  readonly sessionId: string;
+  /** Wait the full gathering/answer delays as the reference does, instead of sending once gathering completes. */
+  readonly fixedWaits: boolean;
+  readonly transport: SignallingTransport;
+  /** ICE servers for a new or restarting peer connection (TURN from the homeserver). */
+  getIceServers(): Promise<RTCIceServer[]>;
+  /** Called exactly once when the call has ended, after its own `ended` event. */
+  onTerminated(call: CallSession, party: CallParty, reason: CallErrorCode, shouldEmit: boolean): void;
+}

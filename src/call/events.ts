@@ -1,0 +1,29 @@
+import type { CallSession } from "./CallSession.js";
+import type { CallAssertedIdentityContent, CallReplacesContent } from "../matrix/schemas/signalling.js";
+import type { CallErrorCode, CallState } from "./types.js";
+import type { WrappedMediaStream } from "./WrappedMediaStream.js";
+import type { VoipError } from "../core/errors.js";
+
+/** Events of a {@link CallSession}. */
+export interface CallSessionEvents {
+  /** The state changed. */
+  stateChanged: (state: CallState, previous: CallState) => void;
+  /** Streams were added, removed, replaced or (un)muted. */
+  feedsChanged: () => void;
+  /** A local or remote stream appeared. */
+  streamAdded: (stream: WrappedMediaStream) => void;
+  /** A local or remote stream went away. */
+  streamRemoved: (stream: WrappedMediaStream) => void;
+  /** Hold changed, on either side. */
+  holdChanged: (hold: { localOnHold: boolean; remoteOnHold: boolean }) => void;
+  /** This call was replaced (glare, transfer). */
+  replaced: (newCall: CallSession) => void;
+  /** The peer sent `m.call.replaces` (a transfer request). */
+  replacesReceived: (content: CallReplacesContent) => void;
+  /** The peer asserted a different identity (e.g. a PBX bridge). */
+  assertedIdentityChanged: (identity: CallAssertedIdentityContent["asserted_identity"]) => void;
+  /** The call ended (exactly once). */
+  ended: (reason: CallErrorCode) => void;
+  /** A background failure (the call may go on, or end with a reason). */
+  error: (error: VoipError) => void;
+}

@@ -1,0 +1,37 @@
+/**
+ * famedly-calls: Matrix calls that interoperate with Famedly's apps.
+ *
+ * @packageDocumentation
+ */
+export { VoIP } from "./voip/VoIP.js";
+export type { VoipEvents, VoipOptions } from "./voip/VoipOptions.js";
+export { REFERENCE_TIMEOUTS, DEFAULT_TIMEOUTS, type CallTimeouts } from "./voip/timeouts.js";
+export { CallSession, type CallSessionInit, type InboundCandidate } from "./call/CallSession.js";
+export type { CallSessionEvents } from "./call/events.js";
+export { CallParticipant } from "./call/CallParticipant.js";
+export { WrappedMediaStream, type StreamPurpose } from "./call/WrappedMediaStream.js";
+export { CallType, CallDirection, CallState, CallErrorCode, callErrorCodeFromWire } from "./call/types.js";
+export { CALL_TRANSITIONS, canTransition } from "./call/callState.js";
+export type { CallStats } from "./call/stats.js";
+export type { StreamMetadata, StreamMetadataEntry } from "./call/signalling.js";
+export type { GroupCallSession } from "./group/GroupCallSession.js";
+export type { EncryptionKeyProvider } from "./group/EncryptionKeyProvider.js";
+export type { WebRTCDelegate, DelegateMediaDevices } from "./webrtc/WebRTCDelegate.js";
+export type {
+  MatrixClientPort,
+  SyncBatch,
+  SyncRoom,
+  RoomEvent,
+  StateEvent,
+  ToDeviceEvent,
+  RoomInfo,
+  DelayedEvent,
+  TurnServers,
+} from "./matrix/MatrixClientPort.js";
+export { CallEventType, MeshEventType, GroupEventType, KeyEventType, type Dialect } from "./matrix/eventTypes.js";
+export { parseContent, type ParseResult, type ParsedContent } from "./matrix/parse.js";
+export { VoipError, VoipErrorCode, MatrixPortError, isVoipError } from "./core/errors.js";
+export { systemClock, type Clock, type TimerHandle } from "./core/Clock.js";
+export { silentLogger, consoleLogger, type Logger, type LogContext, type LogLevel } from "./core/Logger.js";
+export { cryptoRandom, type RandomSource } from "./core/random.js";
+export type { Unsubscribe } from "./core/TypedEventEmitter.js";

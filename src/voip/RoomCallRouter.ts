@@ -1,0 +1,255 @@
+import type { CallSession, CallSessionInit } from "../call/CallSession.js";
+import { resolveGlare } from "../call/glare.js";
+import { callTypeOfInvite } from "../call/sdp.js";
+import { buildHangupContent, readStreamMetadata, type StreamMetadata } from "../call/signalling.js";
+import { CallDirection, CallErrorCode, callErrorCodeFromWire } from "../call/types.js";
+import type { Clock } from "../core/Clock.js";
+import type { Logger } from "../core/Logger.js";
+import type { RandomSource } from "../core/random.js";
+import { CallEventType, normalizeCallEventType } from "../matrix/eventTypes.js";
+import type { MatrixClientPort, RoomEvent } from "../matrix/MatrixClientPort.js";
+import { parseContent, type AnyParsedSignalling } from "../matrix/parse.js";
+import type { CallInviteContent } from "../matrix/schemas/signalling.js";
+import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
+import { sendWithRetry } from "./sendWithRetry.js";
+import type { CallTimeouts } from "./timeouts.js";
+
+/** What the router needs from `VoIP`. */
+export interface RoomCallRouterDeps {
+  client: MatrixClientPort;
+  delegate: WebRTCDelegate;
+  clock: Clock;
+  random: RandomSource;
+  timeouts: Readonly<CallTimeouts>;
+  logger: Logger;
+  sessionId: string;
+  calls: ReadonlyMap<string, CallSession>;
+  outgoingByRoom: ReadonlyMap<string, CallSession>;
+  createCall: (init: CallSessionInit, roomId: string) => CallSession;
+  emitIncoming: (call: CallSession) => void;
+  emitMissed: (call: CallSession) => void;
+}
+
+/** How many ended call ids are remembered, so that a replayed invite never rings again. */
+const ENDED_MEMORY = 256;
+
+/**
+ * Routes validated 1:1 room events (`m.call.*`) to their calls, after the checks of reference §5.1: our own
+ * echoes (recognised by our party id, PROTOCOL D10), unknown call ids, wrong sender, wrong `party_id` once bound.
+ * New invites go through the busy check (PROTOCOL D2) and glare (D6).
+ */
+export class RoomCallRouter {
+  readonly #deps: RoomCallRouterDeps;
+  readonly #log: Logger;
+  readonly #ended: string[] = [];
+  readonly #endedSet = new Set<string>();
+
+  public constructor(deps: RoomCallRouterDeps) {
+    this.#deps = deps;
+    this.#log = deps.logger.child("router");
+  }
+
+  /** True for the room event types this router handles (aliases included). */
+  public isCallEvent(type: string): boolean {
+    return normalizeCallEventType(type) !== undefined;
+  }
+
+  /** Remembers that a call ended, so a late or replayed invite for it is ignored. */
+  public rememberEnded(roomId: string, callId: string): void {
+    const key = `${roomId}:${callId}`;
+    if (this.#endedSet.has(key)) {
+      return;
+    }
+    this.#ended.push(key);
+    this.#endedSet.add(key);
+    if (this.#ended.length > ENDED_MEMORY) {
+      const oldest = this.#ended.shift();
+      if (oldest !== undefined) {
+        this.#endedSet.delete(oldest);
+      }
+    }
+  }
+
+  /** Handles one room event of a sync batch (already through the batch filter). Never throws for bad input. */
+  public async handleRoomEvent(event: RoomEvent): Promise<void> {
+    const parsed = parseContent(event.type, event.content, this.#log, { transport: "room" });
+    if (!parsed.ok || parsed.kind !== "signalling") {
+      return;
+    }
+    const { client, sessionId } = this.#deps;
+    const partyId = parsed.content.party_id;
+    if (event.sender === client.userId && partyId === sessionId) {
+      return; // our own echo
+    }
+    if (parsed.type === CallEventType.Invite) {
+      await this.#handleInvite(event, parsed.content);
+      return;
+    }
+    const call = this.#deps.calls.get(`${event.roomId}:${parsed.content.call_id}`);
+    if (!call) {
+      this.#log.debug("event for an unknown call", { type: parsed.type, callId: parsed.content.call_id });
+      return;
+    }
+    if (event.sender === client.userId && call.remoteUserId !== client.userId) {
+      // Another device of ours answered or rejected a call that rings here.
+      if ((parsed.type === CallEventType.Answer || parsed.type === CallEventType.Reject) && call.direction === CallDirection.Incoming) {
+        call.handleAnsweredElsewhere();
+      }
+      return;
+    }
+    if (call.remoteUserId !== undefined && call.remoteUserId !== event.sender) {
+      this.#log.debug("event from the wrong sender", { callId: call.callId, sender: event.sender });
+      return;
+    }
+    if (call.remotePartyId !== undefined && partyId !== call.remotePartyId) {
+      this.#log.debug("event from another party", { callId: call.callId, type: parsed.type });
+      return;
+    }
+    await this.#dispatch(call, parsed);
+  }
+
+  async #dispatch(call: CallSession, parsed: AnyParsedSignalling): Promise<void> {
+    switch (parsed.type) {
+      case CallEventType.Invite:
+        return;
+      case CallEventType.Answer:
+        await call.handleAnswer(parsed.content.party_id, parsed.content.answer, toStreamMetadata(readStreamMetadata(parsed.content)));
+        return;
+      case CallEventType.Candidates:
+        await call.handleCandidates(parsed.content.party_id, parsed.content.candidates);
+        return;
+      case CallEventType.SelectAnswer:
+        call.handleSelectAnswer(parsed.content.selected_party_id);
+        return;
+      case CallEventType.Reject:
+        call.handleReject(callErrorCodeFromWire(parsed.content.reason));
+        return;
+      case CallEventType.Hangup:
+        void this.#deps.delegate.stopRingtone?.();
+        call.handleHangup(callErrorCodeFromWire(parsed.content.reason));
+        return;
+      case CallEventType.Negotiate:
+        await call.handleNegotiate(parsed.content.description, toStreamMetadata(readStreamMetadata(parsed.content)));
+        return;
+      case CallEventType.SdpStreamMetadataChanged: {
+        const metadata = toStreamMetadata(readStreamMetadata(parsed.content));
+        if (metadata) {
+          call.handleStreamMetadataChanged(metadata);
+        }
+        return;
+      }
+      case CallEventType.AssertedIdentity:
+        call.handleAssertedIdentity(parsed.content.asserted_identity);
+        return;
+      case CallEventType.Replaces:
+        call.handleReplaces(parsed.content);
+        return;
+    }
+  }
+
+  async #handleInvite(event: RoomEvent, content: CallInviteContent): Promise<void> {
+    const { client, delegate } = this.#deps;
+    const key = `${event.roomId}:${content.call_id}`;
+    if (this.#deps.calls.has(key) || this.#endedSet.has(key)) {
+      this.#log.debug("duplicate invite", { callId: content.call_id });
+      return;
+    }
+    if (content.invitee !== undefined && content.invitee !== client.userId) {
+      return;
+    }
+    if (content.invitee_device_id !== undefined && content.invitee_device_id !== client.deviceId) {
+      return;
+    }
+    const metadata = toStreamMetadata(readStreamMetadata(content));
+    const init: CallSessionInit = {
+      callId: content.call_id,
+      roomId: event.roomId,
+      type: callTypeOfInvite(content.offer.sdp, metadata),
+      direction: CallDirection.Incoming,
+      remoteUserId: event.sender,
+      ...(content.device_id !== undefined ? { remoteDeviceId: content.device_id } : {}),
+      ...(content.party_id !== undefined ? { remotePartyId: content.party_id } : {}),
+    };
+    if (!canHandleNewCall(delegate)) {
+      await this.#rejectBusy(init);
+      return;
+    }
+    const existing = this.#deps.outgoingByRoom.get(event.roomId);
+    const competing =
+      existing && (existing.remoteUserId === undefined || existing.remoteUserId === event.sender) ? existing : undefined;
+    const decision = resolveGlare(
+      competing ? { callId: competing.callId, inviteSent: competing.inviteOnTheWire } : undefined,
+      content.call_id,
+    );
+    if (decision === "keep_existing") {
+      this.#log.info("glare: our call survives", { ours: competing?.callId, theirs: content.call_id });
+      this.rememberEnded(event.roomId, content.call_id);
+      await this.#sendHangup(event.roomId, content.call_id, CallErrorCode.Replaced);
+      return;
+    }
+    const call = this.#deps.createCall(init, event.roomId);
+    if (decision === "keep_incoming" && competing) {
+      this.#log.info("glare: the incoming call survives", { ours: competing.callId, theirs: content.call_id });
+      void competing.replaceWith(call);
+    }
+    await this.#safe(() => delegate.playRingtone?.());
+    await this.#safe(() => delegate.registerListeners?.(call));
+    await call.initWithInvite(content.offer, metadata);
+    if (call.state === "ringing") {
+      await this.#safe(() => delegate.handleNewCall?.(call));
+      this.#deps.emitIncoming(call);
+    }
+  }
+
+  /** PROTOCOL D2: tell the caller we are busy, and report the missed call locally. */
+  async #rejectBusy(init: CallSessionInit): Promise<void> {
+    const call = this.#deps.createCall(init, init.roomId);
+    call.endLocally(CallErrorCode.UserBusy, false);
+    await this.#sendHangup(init.roomId, init.callId, CallErrorCode.UserBusy);
+    await this.#safe(() => this.#deps.delegate.handleMissedCall?.(call));
+    this.#deps.emitMissed(call);
+  }
+
+  async #sendHangup(roomId: string, callId: string, reason: CallErrorCode): Promise<void> {
+    const content = buildHangupContent({ callId, partyId: this.#deps.sessionId, reason });
+    try {
+      await sendWithRetry(this.#deps.clock, this.#log, () =>
+        this.#deps.client.sendRoomEvent(roomId, CallEventType.Hangup, content),
+      );
+    } catch (error) {
+      this.#log.warn("could not send hangup", { callId, reason, error });
+    }
+  }
+
+  async #safe(fn: () => void | Promise<void> | undefined): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      this.#log.warn("delegate callback failed", { error });
+    }
+  }
+}
+
+function canHandleNewCall(delegate: WebRTCDelegate): boolean {
+  const value = delegate.canHandleNewCall;
+  if (typeof value === "function") {
+    return value();
+  }
+  return value ?? true;
+}
+
+/** Keeps the entries with a purpose we understand (`m.usermedia`, `m.screenshare`). */
+export function toStreamMetadata(
+  metadata: Record<string, { purpose: string; audio_muted?: boolean | undefined; video_muted?: boolean | undefined }> | undefined,
+): StreamMetadata | undefined {
+  if (metadata === undefined) {
+    return undefined;
+  }
+  const out: StreamMetadata = {};
+  for (const [id, entry] of Object.entries(metadata)) {
+    if (entry.purpose === "m.usermedia" || entry.purpose === "m.screenshare") {
+      out[id] = { purpose: entry.purpose, audio_muted: entry.audio_muted ?? false, video_muted: entry.video_muted ?? false };
+    }
+  }
+  return out;
+}

@@ -1,0 +1,306 @@
+import { CallParticipant } from "../call/CallParticipant.js";
+import type { CallContext, CallParty, SignallingTransport } from "../call/CallContext.js";
+import { CallSession } from "../call/CallSession.js";
+import { CallDirection, CallErrorCode, CallState, type CallType } from "../call/types.js";
+import { systemClock } from "../core/Clock.js";
+import { VoipError, VoipErrorCode } from "../core/errors.js";
+import { silentLogger, type Logger } from "../core/Logger.js";
+import { cryptoRandom, encodeBase64, randomAlphanumeric } from "../core/random.js";
+import { TypedEventEmitter } from "../core/TypedEventEmitter.js";
+import type { MatrixClientPort, SyncBatch } from "../matrix/MatrixClientPort.js";
+import type { GroupCallSession } from "../group/GroupCallSession.js";
+import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
+import { filterCallBatch } from "./batchFilter.js";
+import { RoomCallRouter } from "./RoomCallRouter.js";
+import { sendWithRetry } from "./sendWithRetry.js";
+import { resolveTimeouts } from "./timeouts.js";
+import { TurnCache } from "./TurnCache.js";
+import type { VoipEvents, VoipOptions } from "./VoipOptions.js";
+
+/**
+ * The entry point: a registry of calls and group calls for one Matrix client, and the router of their incoming
+ * events. Create one per logged-in client; `dispose()` it on logout.
+ *
+ * ```ts
+ * const voip = new VoIP(client, delegate);
+ * voip.on("incomingCall", (call) => void call.answer());
+ * const call = await voip.inviteToCall(roomId, CallType.Video, "@bob:example.org");
+ * ```
+ */
+export class VoIP extends TypedEventEmitter<VoipEvents> {
+  /** Our party id and membership id: 16 random bytes, padded base64. */
+  public readonly sessionId: string;
+  readonly #calls = new Map<string, CallSession>();
+  readonly #groupCalls = new Map<string, GroupCallSession>();
+  /** Our latest outgoing 1:1 call per room (glare). */
+  readonly #outgoingByRoom = new Map<string, CallSession>();
+  readonly #client: MatrixClientPort;
+  readonly #delegate: WebRTCDelegate;
+  readonly #options: VoipOptions;
+  readonly #log: Logger;
+  readonly #turn: TurnCache;
+  readonly #router: RoomCallRouter;
+  readonly #unsubscribeSync: () => void;
+  readonly #previousDeviceChange: (() => void) | null | undefined;
+  #disposed = false;
+
+  /**
+   * @param client the Matrix client (an adapter: `famedly-calls/matrix-js-sdk`, or `LocalHomeserver` in tests)
+   * @param delegate the platform and the app's callbacks
+   * @param options timings, clock, randomness, logger
+   */
+  public constructor(client: MatrixClientPort, delegate: WebRTCDelegate, options: VoipOptions = {}) {
+    super();
+    this.#client = client;
+    this.#delegate = delegate;
+    this.#options = { ...options };
+    this.#log = (options.logger ?? silentLogger).child("voip");
+    this.emitterLogger = this.#log;
+    const timeouts = resolveTimeouts(options.timeouts);
+    const clock = options.clock ?? systemClock;
+    const random = options.random ?? cryptoRandom;
+    this.sessionId = encodeBase64(random.bytes(16));
+    this.#turn = new TurnCache(client, clock, this.#log, () => this.#calls.size > 0);
+    this.#router = new RoomCallRouter({
+      client,
+      delegate,
+      clock,
+      random,
+      timeouts,
+      logger: this.#log,
+      sessionId: this.sessionId,
+      calls: this.#calls,
+      outgoingByRoom: this.#outgoingByRoom,
+      createCall: (init, roomId) => this.#createCall(init, roomId),
+      emitIncoming: (call) => {
+        this.emit("incomingCall", call);
+      },
+      emitMissed: (call) => {
+        this.emit("missedCall", call);
+      },
+    });
+    this.#unsubscribeSync = client.onSync((batch) => this.#onSync(batch));
+    this.#previousDeviceChange = delegate.mediaDevices.ondevicechange;
+    delegate.mediaDevices.ondevicechange = () => {
+      this.#previousDeviceChange?.();
+      void this.#onDeviceChange();
+    };
+  }
+
+  /** Live 1:1 calls and mesh legs, keyed `${roomId}:${callId}`; ended calls are removed. */
+  public get calls(): ReadonlyMap<string, CallSession> {
+    return this.#calls;
+  }
+
+  /** Known group calls, keyed `${roomId}:${groupCallId}`. */
+  public get groupCalls(): ReadonlyMap<string, GroupCallSession> {
+    return this.#groupCalls;
+  }
+
+  /**
+   * Calls `userId` in `roomId` (every device of theirs rings, or only `deviceId`). Resolves once local media is
+   * acquired and the call is registered; the invite follows as soon as the offer is ready.
+   * @throws {VoipError} `invalid_argument` for an unknown room or bad user id; `user_media_failed` when no media
+   *   could be acquired (the call has then ended).
+   */
+  public async inviteToCall(roomId: string, type: CallType, userId: string, deviceId?: string): Promise<CallSession> {
+    this.#assertAlive();
+    if (typeof userId !== "string" || !userId.startsWith("@") || !userId.includes(":")) {
+      throw new VoipError(VoipErrorCode.InvalidArgument, `not a Matrix user id: ${String(userId)}`);
+    }
+    const room = this.#client.getRoom(roomId);
+    if (room?.myMembership !== "join") {
+      throw new VoipError(VoipErrorCode.InvalidArgument, `not joined to room ${roomId}`);
+    }
+    const callId = `${this.#options.clock?.now() ?? systemClock.now()}${randomAlphanumeric(this.#options.random ?? cryptoRandom, 16)}`;
+    const call = this.#createCall(
+      {
+        callId,
+        roomId,
+        type,
+        direction: CallDirection.Outgoing,
+        remoteUserId: userId,
+        ...(deviceId !== undefined ? { remoteDeviceId: deviceId } : {}),
+      },
+      roomId,
+    );
+    this.#outgoingByRoom.set(roomId, call);
+    await this.#callDelegate(() => this.#delegate.registerListeners?.(call));
+    this.emit("outgoingCall", call);
+    await call.initOutbound();
+    if (call.state !== CallState.Ended) {
+      void this.#callDelegate(() => this.#delegate.handleNewCall?.(call));
+    }
+    return call;
+  }
+
+  /**
+   * Group calls are not available in this version.
+   * @throws {VoipError} `not_supported`
+   */
+  public fetchOrCreateGroupCall(
+    groupCallId: string,
+    roomId: string,
+    backend: unknown,
+    application = "m.call",
+    scope = "m.room",
+    opts: { preShareKey?: boolean } = {},
+  ): Promise<GroupCallSession> {
+    void [groupCallId, roomId, backend, application, scope, opts];
+    return Promise.reject(new VoipError(VoipErrorCode.NotSupported, "group calls are not implemented yet"));
+  }
+
+  /** Whether our power level allows publishing a call membership in `roomId`. */
+  public canJoinGroupCall(roomId: string): boolean {
+    const room = this.#client.getRoom(roomId);
+    if (room?.myMembership !== "join") {
+      return false;
+    }
+    const pl = room.powerLevels ?? {};
+    const events = (pl.events ?? {}) as Record<string, unknown>;
+    const users = (pl.users ?? {}) as Record<string, unknown>;
+    const required = numberOr(events["com.famedly.call.member"], numberOr(pl.state_default, 50));
+    const own = numberOr(users[this.#client.userId], numberOr(pl.users_default, 0));
+    return own >= required;
+  }
+
+  /**
+   * Group calls are not available in this version.
+   * @throws {VoipError} `not_supported`
+   */
+  public enableGroupCalls(roomId: string): Promise<void> {
+    void roomId;
+    return Promise.reject(new VoipError(VoipErrorCode.NotSupported, "group calls are not implemented yet"));
+  }
+
+  /** Hangs up every call, unsubscribes from sync and clears every timer. Idempotent. */
+  public async dispose(): Promise<void> {
+    if (this.#disposed) {
+      return;
+    }
+    this.#disposed = true;
+    this.#unsubscribeSync();
+    this.#turn.dispose();
+    this.#delegate.mediaDevices.ondevicechange = this.#previousDeviceChange ?? null;
+    await Promise.all([...this.#calls.values()].map((call) => call.hangup({ reason: CallErrorCode.UserHangup })));
+    this.#calls.clear();
+    this.#outgoingByRoom.clear();
+    this.removeAllListeners();
+  }
+
+  #assertAlive(): void {
+    if (this.#disposed) {
+      throw new VoipError(VoipErrorCode.InvalidState, "this VoIP instance was disposed");
+    }
+  }
+
+  async #callDelegate(fn: () => void | Promise<void> | undefined): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      this.#log.warn("delegate callback failed", { error });
+    }
+  }
+
+  #createCall(init: ConstructorParameters<typeof CallSession>[1], roomId: string): CallSession {
+    const clock = this.#options.clock ?? systemClock;
+    const transport: SignallingTransport = {
+      send: (type, content) =>
+        sendWithRetry(clock, this.#log, () => this.#client.sendRoomEvent(roomId, type, content)).then(() => undefined),
+    };
+    const ctx: CallContext = {
+      client: this.#client,
+      delegate: this.#delegate,
+      clock,
+      logger: this.#options.logger ?? silentLogger,
+      random: this.#options.random ?? cryptoRandom,
+      timeouts: resolveTimeouts(this.#options.timeouts),
+      sessionId: this.sessionId,
+      fixedWaits: this.#options.fixedWaits ?? false,
+      transport,
+      getIceServers: () => this.#turn.get(),
+      onTerminated: (call, party, reason, shouldEmit) => {
+        this.#onTerminated(call, party, reason, shouldEmit);
+      },
+    };
+    const call = new CallSession(ctx, init);
+    this.#calls.set(`${roomId}:${init.callId}`, call);
+    return call;
+  }
+
+  #onTerminated(call: CallSession, party: CallParty, reason: CallErrorCode, shouldEmit: boolean): void {
+    this.#calls.delete(`${call.roomId}:${call.callId}`);
+    this.#router.rememberEnded(call.roomId, call.callId);
+    if (this.#outgoingByRoom.get(call.roomId) === call) {
+      this.#outgoingByRoom.delete(call.roomId);
+    }
+    if (!shouldEmit || call.isGroupCall) {
+      return;
+    }
+    void this.#callDelegate(() => this.#delegate.handleCallEnded?.(call));
+    this.emit("callEnded", call);
+    const missed =
+      call.direction === CallDirection.Incoming &&
+      !call.wasConnected &&
+      !call.answeredByUs &&
+      reason !== CallErrorCode.AnsweredElsewhere &&
+      reason !== CallErrorCode.Replaced &&
+      (party === "remote" || reason === CallErrorCode.InviteTimeout);
+    if (missed) {
+      void this.#callDelegate(() => this.#delegate.handleMissedCall?.(call));
+      this.emit("missedCall", call);
+    }
+  }
+
+  async #onSync(batch: SyncBatch): Promise<void> {
+    if (this.#disposed) {
+      return;
+    }
+    const clock = this.#options.clock ?? systemClock;
+    const lifetime = resolveTimeouts(this.#options.timeouts).callInviteLifetimeMs;
+    for (const room of batch.rooms) {
+      if (room.initial) {
+        continue;
+      }
+      const { kept, dropped } = filterCallBatch(
+        room.timeline.filter((e) => this.#router.isCallEvent(e.type)),
+        clock.now(),
+        lifetime,
+      );
+      for (const { event, why } of dropped) {
+        this.#log.debug("dropped call event", { type: event.type, eventId: event.eventId, why });
+      }
+      for (const event of kept) {
+        try {
+          await this.#router.handleRoomEvent(event);
+        } catch (error) {
+          this.#log.error("handling a call event failed", { type: event.type, eventId: event.eventId, error });
+        }
+      }
+    }
+    if (batch.toDevice.length > 0) {
+      this.#log.debug("to-device call events are not handled yet (group calls)", { count: batch.toDevice.length });
+    }
+  }
+
+  async #onDeviceChange(): Promise<void> {
+    for (const call of this.#calls.values()) {
+      if (call.state === CallState.Connected && !call.isGroupCall) {
+        try {
+          await call.updateMediaDevices();
+        } catch (error) {
+          this.#log.warn("switching media devices failed", { callId: call.callId, error });
+        }
+      }
+    }
+  }
+
+  /** @internal Our own participant. */
+  public get localParticipant(): CallParticipant {
+    return new CallParticipant(this.#client.userId, this.#client.deviceId, true);
+  }
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : fallback;
+}
