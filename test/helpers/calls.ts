@@ -1,0 +1,191 @@
+import { expect } from "vitest";
+import {
+  CallState,
+  VoIP,
+  type CallSession,
+  type MatrixClientPort,
+  type SyncBatch,
+  type VoipOptions,
+  type WebRTCDelegate,
+} from "../../src/index.js";
+import { createNodeDelegate, probeRemoteMedia, type NodeDelegateOptions } from "../../src/node/index.js";
+import { LocalHomeserver } from "../../src/testing/index.js";
+
+/** One participant: a client, its delegate, its VoIP, and a log of delegate callbacks. */
+export interface Peer {
+  userId: string;
+  deviceId: string;
+  client: MatrixClientPort;
+  delegate: WebRTCDelegate;
+  voip: VoIP;
+  /** Delegate callbacks in call order, e.g. `playRingtone`, `handleNewCall:<callId>`. */
+  callbacks: string[];
+}
+
+/** Creates a participant with a recording delegate. */
+export function makePeer(
+  hs: LocalHomeserver,
+  userId: string,
+  deviceId: string,
+  opts: { delegate?: NodeDelegateOptions; voip?: VoipOptions; client?: MatrixClientPort } = {},
+): Peer {
+  const client = opts.client ?? hs.createClient(userId, deviceId);
+  const callbacks: string[] = [];
+  const rec =
+    (name: string) =>
+    (call?: { callId: string }): void => {
+      callbacks.push(call ? `${name}:${call.callId}` : name);
+    };
+  const delegate = createNodeDelegate({
+    playRingtone: rec("playRingtone"),
+    stopRingtone: rec("stopRingtone"),
+    registerListeners: rec("registerListeners"),
+    handleNewCall: rec("handleNewCall"),
+    handleCallEnded: rec("handleCallEnded"),
+    handleMissedCall: rec("handleMissedCall"),
+    ...opts.delegate,
+  });
+  const voip = new VoIP(client, delegate, opts.voip);
+  return { userId, deviceId, client, delegate, voip, callbacks };
+}
+
+/** Resolves with the next incoming call of `peer`. */
+export function nextIncomingCall(peer: Peer, timeoutMs = 5000): Promise<CallSession> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`${peer.userId}/${peer.deviceId}: no incoming call within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = peer.voip.on("incomingCall", (call) => {
+      clearTimeout(timer);
+      off();
+      resolve(call);
+    });
+  });
+}
+
+/** Records every state of a call, starting now. */
+export function recordStates(call: CallSession): CallState[] {
+  const states: CallState[] = [];
+  call.on("stateChanged", (state) => states.push(state));
+  return states;
+}
+
+/** Waits until `predicate` holds (real time). */
+export async function until(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > end) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Waits for a call to reach `state`. */
+export function untilState(call: CallSession, state: CallState, timeoutMs = 5000): Promise<void> {
+  return until(() => call.state === state, `${call.callId} ${state} (is ${call.state})`, timeoutMs);
+}
+
+/** Asserts media flows from `from`'s local user media into `to`'s remote stream: audio samples and video frames. */
+export async function expectMediaFlows(
+  to: CallSession,
+  { audio = true, video = true, ms = 600 }: { audio?: boolean; video?: boolean; ms?: number } = {},
+): Promise<{ audioSamples: number; videoFrames: number }> {
+  const remote = to.remoteUserMediaStream;
+  expect(remote, "remote user media stream").toBeDefined();
+  const probe = probeRemoteMedia(remote!.mediaStream);
+  try {
+    await until(
+      () => (!audio || probe.audioSamples() > 0) && (!video || probe.videoFrames() > 0),
+      "media to arrive",
+      ms + 4000,
+    );
+    await new Promise((r) => setTimeout(r, ms));
+    const result = { audioSamples: probe.audioSamples(), videoFrames: probe.videoFrames() };
+    if (audio) {
+      expect(result.audioSamples).toBeGreaterThan(0);
+    }
+    if (video) {
+      expect(result.videoFrames).toBeGreaterThan(0);
+    }
+    return result;
+  } finally {
+    probe.stop();
+  }
+}
+
+/**
+ * A port that forwards to a real client but lets a test push hand-made sync batches to the subscribers
+ * (events with a chosen age, malformed content, forged senders).
+ */
+export class InjectablePort implements MatrixClientPort {
+  readonly #listeners = new Set<(batch: SyncBatch) => void | Promise<void>>();
+  public constructor(private readonly inner: MatrixClientPort) {}
+  public get userId(): string {
+    return this.inner.userId;
+  }
+  public get deviceId(): string {
+    return this.inner.deviceId;
+  }
+  public onSync(listener: (batch: SyncBatch) => void | Promise<void>): () => void {
+    this.#listeners.add(listener);
+    const off = this.inner.onSync(listener);
+    return () => {
+      this.#listeners.delete(listener);
+      off();
+    };
+  }
+  /** Delivers `batch` to every subscriber, awaiting each. */
+  public async inject(batch: SyncBatch): Promise<void> {
+    for (const l of this.#listeners) {
+      await l(batch);
+    }
+  }
+  public getJoinedRoomIds = (): string[] => this.inner.getJoinedRoomIds();
+  public getRoom: MatrixClientPort["getRoom"] = (r) => this.inner.getRoom(r);
+  public getStateEvents: MatrixClientPort["getStateEvents"] = (r, t) => this.inner.getStateEvents(r, t);
+  public sendRoomEvent: MatrixClientPort["sendRoomEvent"] = (r, t, c) => this.inner.sendRoomEvent(r, t, c);
+  public sendStateEvent: MatrixClientPort["sendStateEvent"] = (r, t, k, c, o) => this.inner.sendStateEvent(r, t, k, c, o);
+  public updateDelayedEvent: MatrixClientPort["updateDelayedEvent"] = (d, a) => this.inner.updateDelayedEvent(d, a);
+  public listDelayedEvents: MatrixClientPort["listDelayedEvents"] = () => this.inner.listDelayedEvents();
+  public redactEvent: MatrixClientPort["redactEvent"] = (r, e, c) => this.inner.redactEvent(r, e, c);
+  public getRelations: MatrixClientPort["getRelations"] = (r, e, rt, et) => this.inner.getRelations(r, e, rt, et);
+  public sendToDevice: MatrixClientPort["sendToDevice"] = (t, m, o) => this.inner.sendToDevice(t, m, o);
+  public canEncryptToDevice: MatrixClientPort["canEncryptToDevice"] = (u, d) => this.inner.canEncryptToDevice(u, d);
+  public getTurnServers: MatrixClientPort["getTurnServers"] = () => this.inner.getTurnServers();
+  public getServerFeatures: MatrixClientPort["getServerFeatures"] = () => this.inner.getServerFeatures();
+}
+
+/** A standard two-party setup: alice and bob in a direct room. */
+export async function twoPeers(
+  opts: { alice?: Parameters<typeof makePeer>[3]; bob?: Parameters<typeof makePeer>[3]; hs?: LocalHomeserver } = {},
+): Promise<{ hs: LocalHomeserver; roomId: string; alice: Peer; bob: Peer; close: () => Promise<void> }> {
+  const hs = opts.hs ?? new LocalHomeserver();
+  const roomId = await hs.createRoom({ creator: "@alice:local", members: ["@bob:local"], isDirect: true });
+  const alice = makePeer(hs, "@alice:local", "ALICE", opts.alice);
+  const bob = makePeer(hs, "@bob:local", "BOB", opts.bob);
+  return {
+    hs,
+    roomId,
+    alice,
+    bob,
+    close: async () => {
+      await Promise.all([alice.voip.dispose(), bob.voip.dispose()]);
+      await hs.close();
+    },
+  };
+}
+
+/** Places a call alice → bob and waits until both sides are connected. */
+export async function connectedCall(
+  env: { roomId: string; alice: Peer; bob: Peer },
+  type: Parameters<VoIP["inviteToCall"]>[1],
+): Promise<{ outgoing: CallSession; incoming: CallSession }> {
+  const ringing = nextIncomingCall(env.bob);
+  const outgoing = await env.alice.voip.inviteToCall(env.roomId, type, env.bob.userId);
+  const incoming = await ringing;
+  await incoming.answer();
+  await Promise.all([untilState(outgoing, CallState.Connected), untilState(incoming, CallState.Connected)]);
+  return { outgoing, incoming };
+}
