@@ -17,6 +17,7 @@ export type { StreamMetadata, StreamMetadataEntry } from "./call/signalling.js";
 export type { GroupCallSession } from "./group/GroupCallSession.js";
 export type { EncryptionKeyProvider } from "./group/EncryptionKeyProvider.js";
 export type { WebRTCDelegate, DelegateMediaDevices } from "./webrtc/WebRTCDelegate.js";
+export { createBrowserDelegate } from "./webrtc/browser.js";
 export type {
   MatrixClientPort,
   SyncBatch,
@@ -28,7 +29,13 @@ export type {
   DelayedEvent,
   TurnServers,
 } from "./matrix/MatrixClientPort.js";
-export { CallEventType, MeshEventType, GroupEventType, KeyEventType, type Dialect } from "./matrix/eventTypes.js";
+export {
+  CallEventType,
+  MeshEventType,
+  GroupEventType,
+  KeyEventType,
+  type Dialect,
+} from "./matrix/eventTypes.js";
 export { parseContent, type ParseResult, type ParsedContent } from "./matrix/parse.js";
 export { VoipError, VoipErrorCode, MatrixPortError, isVoipError } from "./core/errors.js";
 export { systemClock, type Clock, type TimerHandle } from "./core/Clock.js";

@@ -41,7 +41,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
   readonly #turn: TurnCache;
   readonly #router: RoomCallRouter;
   readonly #unsubscribeSync: () => void;
-  readonly #previousDeviceChange: (() => void) | null | undefined;
+  readonly #previousDeviceChange: ((event: Event) => unknown) | null | undefined;
   #disposed = false;
 
   /**
@@ -81,8 +81,8 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     });
     this.#unsubscribeSync = client.onSync((batch) => this.#onSync(batch));
     this.#previousDeviceChange = delegate.mediaDevices.ondevicechange;
-    delegate.mediaDevices.ondevicechange = () => {
-      this.#previousDeviceChange?.();
+    delegate.mediaDevices.ondevicechange = (event: Event) => {
+      this.#previousDeviceChange?.(event);
       void this.#onDeviceChange();
     };
   }

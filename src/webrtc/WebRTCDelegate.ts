@@ -2,10 +2,14 @@ import type { CallSession } from "../call/CallSession.js";
 import type { GroupCallSession } from "../group/GroupCallSession.js";
 import type { EncryptionKeyProvider } from "../group/EncryptionKeyProvider.js";
 
-/** The media-device part of a {@link WebRTCDelegate}. */
+/**
+ * The media-device part of a {@link WebRTCDelegate}. `navigator.mediaDevices` fits as it is. (DESIGN writes
+ * `ondevicechange?: (() => void) | null`; the handler takes the DOM's optional event so the browser's own object
+ * is assignable.)
+ */
 export type DelegateMediaDevices = Pick<MediaDevices, "getUserMedia"> &
   Partial<Pick<MediaDevices, "getDisplayMedia" | "enumerateDevices">> & {
-    ondevicechange?: (() => void) | null;
+    ondevicechange?: ((event: Event) => unknown) | null;
   };
 
 /**

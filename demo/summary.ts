@@ -1,0 +1,45 @@
+// The machine-readable result of a demo run: the `--json` line (DESIGN "Commands").
+import type { TimelineEvent } from "./timeline.js";
+
+/** The scenarios the CLI knows. */
+export const SCENARIOS = ["one-to-one", "mesh", "sfu"] as const;
+
+/** A scenario name. */
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** One participant in the summary. */
+export interface ParticipantSummary {
+  userId: string;
+  deviceId: string;
+  /** The call's state sequence as this participant saw it, e.g. `["fledgling", "ringing", …, "ended"]`. */
+  states: string[];
+  /** `getStats()` audio `bytesReceived`, taken just before hangup. */
+  audioBytesReceived: number;
+  /** Video frames decoded (stats `framesDecoded`, or the probe's count where stats have none). */
+  videoFramesReceived: number;
+}
+
+/** The `--json` summary of a one-to-one run (the shape is shared by every scenario). */
+export interface DemoSummary {
+  scenario: ScenarioName;
+  /** True iff every step of the scenario succeeded. */
+  ok: boolean;
+  /** `inviteToCall` called → both sides connected, in milliseconds (0 if they never connected). */
+  setupMs: number;
+  participants: ParticipantSummary[];
+  /** The reason the call ended, as the callee saw it. */
+  hangupReason: string;
+  events: TimelineEvent[];
+}
+
+/** A failed step: its name and what went wrong. */
+export interface StepFailure {
+  step: string;
+  message: string;
+}
+
+/** What a scenario returns: the summary, and the failure when `ok` is false. */
+export interface ScenarioOutcome {
+  summary: DemoSummary;
+  failure?: StepFailure;
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import type { DemoSummary } from "../../demo/summary.js";
+import { lastJsonLine, runScript } from "./run.js";
+
+describe("npm run demo", () => {
+  it("runs the one-to-one scenario with real media and prints a JSON summary last", async () => {
+    const run = await runScript("demo/cli.ts", ["--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const summary = lastJsonLine(run.stdout) as DemoSummary;
+    expect(summary.scenario).toBe("one-to-one");
+    expect(summary.ok).toBe(true);
+    expect(summary.setupMs).toBeGreaterThan(0);
+    expect(summary.hangupReason).toBe("user_hangup");
+    expect(summary.participants).toHaveLength(2);
+    for (const p of summary.participants) {
+      expect(p.userId).toMatch(/^@.+:.+/);
+      expect(p.deviceId).not.toBe("");
+      expect(p.states).toContain("connected");
+      expect(p.states.at(-1)).toBe("ended");
+      expect(p.audioBytesReceived).toBeGreaterThan(0);
+      expect(p.videoFramesReceived).toBeGreaterThan(0);
+    }
+    expect(summary.participants[0]!.states.slice(0, 3)).toEqual(["fledgling", "create_offer", "invite_sent"]);
+    expect(summary.participants[1]!.states).toContain("ringing");
+    expect(summary.events.length).toBeGreaterThan(0);
+    for (const e of summary.events) {
+      expect(typeof e.t).toBe("number");
+      expect(e.who).not.toBe("");
+      expect(e.what).not.toBe("");
+    }
+    // Every verified step is on the timeline, and the human-readable lines carry the milliseconds.
+    const steps = summary.events.filter((e) => e.who === "demo" && e.what.startsWith("✓")).map((e) => e.what);
+    for (const step of ["mute", "hold", "unhold", "screen share on", "screen share off", "hangup"]) {
+      expect(
+        steps.some((s) => s.startsWith(`✓ ${step}:`)),
+        step,
+      ).toBe(true);
+    }
+    expect(run.stdout).toMatch(/^ +\+\d+ ms {2}@bob:local:BOB +state ringing$/m);
+  }, 60_000);
+
+  it("refuses the mesh scenario with a clear message and a non-zero exit code", async () => {
+    const run = await runScript("demo/cli.ts", ["--scenario", "mesh"]);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/scenario "mesh" is not implemented yet/);
+  }, 30_000);
+
+  it("rejects a participant count other than 2 for one-to-one", async () => {
+    const run = await runScript("demo/cli.ts", ["--participants", "3"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/exactly 2 participants/);
+  }, 30_000);
+});
