@@ -998,8 +998,12 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       }
     }
     const removed = [...this.#local.stopAll(), ...this.#remote.stopAll()];
+    const rang = this.#state !== CallState.Fledgling;
     this.#transition(CallState.Ended);
-    void this.#safeDelegate(() => this.#ctx.delegate.stopRingtone?.());
+    if (rang) {
+      // A call that never left Fledgling (busy) never rang: no stopRingtone (reference §9).
+      void this.#safeDelegate(() => this.#ctx.delegate.stopRingtone?.());
+    }
     for (const stream of removed) {
       this.emit("streamRemoved", stream);
     }

@@ -125,7 +125,6 @@ export class RoomCallRouter {
         call.handleReject(callErrorCodeFromWire(parsed.content.reason));
         return;
       case CallEventType.Hangup:
-        void this.#deps.delegate.stopRingtone?.();
         call.handleHangup(callErrorCodeFromWire(parsed.content.reason));
         return;
       case CallEventType.Negotiate:

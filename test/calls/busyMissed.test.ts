@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { CallErrorCode, CallState, CallType, type CallSession } from "../../src/index.js";
+import { LocalHomeserver, ManualClock } from "../../src/testing/index.js";
+import { makePeer, nextIncomingCall, twoPeers, until, untilState } from "../helpers/calls.js";
+
+let cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.reverse()) {
+    await fn();
+  }
+  cleanup = [];
+});
+
+describe("busy, missed calls and timeouts", () => {
+  it("answers user_busy at once when the app cannot take a call, and reports a missed call (D2)", async () => {
+    const env = await twoPeers({ bob: { delegate: { canHandleNewCall: () => false } } });
+    cleanup.push(env.close);
+    const { alice, bob, hs, roomId } = env;
+    const missed: CallSession[] = [];
+    let rang = false;
+    bob.voip.on("missedCall", (c) => missed.push(c));
+    bob.voip.on("incomingCall", () => {
+      rang = true;
+    });
+    const outgoing = await alice.voip.inviteToCall(roomId, CallType.Voice, bob.userId);
+    await untilState(outgoing, CallState.Ended);
+    expect(outgoing.hangupReason).toBe(CallErrorCode.UserBusy);
+    const busy = hs.transcript().find((e) => e.type === "m.call.hangup");
+    expect(busy).toMatchObject({ sender: bob.userId });
+    expect(busy?.content).toEqual({ call_id: outgoing.callId, party_id: bob.voip.sessionId, version: "1", reason: "user_busy" });
+    await until(() => missed.length === 1, "missed call");
+    expect(missed[0]!.callId).toBe(outgoing.callId);
+    expect(missed[0]!.hangupReason).toBe(CallErrorCode.UserBusy);
+    expect(rang).toBe(false);
+    expect(bob.callbacks).toEqual([`handleMissedCall:${outgoing.callId}`]);
+    expect(bob.voip.calls.size).toBe(0);
+  });
+
+  it("reports a missed call when the caller hangs up while it rings, after the ringing callbacks", async () => {
+    const env = await twoPeers();
+    cleanup.push(env.close);
+    const { alice, bob, roomId } = env;
+    const ringing = nextIncomingCall(bob);
+    const outgoing = await alice.voip.inviteToCall(roomId, CallType.Voice, bob.userId);
+    const incoming = await ringing;
+    const missed: string[] = [];
+    const ended: string[] = [];
+    bob.voip.on("missedCall", (c) => missed.push(c.callId));
+    bob.voip.on("callEnded", (c) => ended.push(c.callId));
+    await outgoing.hangup();
+    await untilState(incoming, CallState.Ended);
+    expect(incoming.hangupReason).toBe(CallErrorCode.UserHangup);
+    await until(() => missed.length === 1, "missed call");
+    const id = outgoing.callId;
+    expect(ended).toEqual([id]);
+    expect(bob.callbacks).toEqual([
+      "playRingtone",
+      `registerListeners:${id}`,
+      `handleNewCall:${id}`,
+      "stopRingtone",
+      `handleCallEnded:${id}`,
+      `handleMissedCall:${id}`,
+    ]);
+  });
+
+  it("times out an unanswered invite on both sides after the invite lifetime (manual clock)", async () => {
+    const hs = new LocalHomeserver();
+    hs.setTurnServers(undefined);
+    const roomId = await hs.createRoom({ creator: "@alice:local", members: ["@bob:local"], isDirect: true });
+    const clock = new ManualClock();
+    const alice = makePeer(hs, "@alice:local", "ALICE", { voip: { clock } });
+    const bob = makePeer(hs, "@bob:local", "BOB", { voip: { clock } });
+    cleanup.push(async () => {
+      await Promise.all([alice.voip.dispose(), bob.voip.dispose()]);
+      await hs.close();
+    });
+    const ringing = nextIncomingCall(bob);
+    const outgoing = await alice.voip.inviteToCall(roomId, CallType.Voice, bob.userId);
+    const incoming = await ringing;
+    await untilState(outgoing, CallState.InviteSent);
+    const missed: string[] = [];
+    bob.voip.on("missedCall", (c) => missed.push(c.callId));
+
+    await clock.advance(59_999);
+    expect(outgoing.state).toBe(CallState.InviteSent);
+    expect(incoming.state).toBe(CallState.Ringing);
+    await clock.advance(1);
+    expect(outgoing.state).toBe(CallState.Ended);
+    expect(outgoing.hangupReason).toBe(CallErrorCode.InviteTimeout);
+    await untilState(incoming, CallState.Ended);
+    await until(() => missed.length === 1, "missed call");
+    expect(alice.voip.calls.size + bob.voip.calls.size).toBe(0);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it("uses the invite lifetime option for both timers", async () => {
+    const hs = new LocalHomeserver();
+    hs.setTurnServers(undefined);
+    const roomId = await hs.createRoom({ creator: "@alice:local", members: ["@bob:local"], isDirect: true });
+    const clock = new ManualClock();
+    const timeouts = { callInviteLifetimeMs: 5_000 };
+    const alice = makePeer(hs, "@alice:local", "ALICE", { voip: { clock, timeouts } });
+    const bob = makePeer(hs, "@bob:local", "BOB", { voip: { clock, timeouts } });
+    cleanup.push(async () => {
+      await Promise.all([alice.voip.dispose(), bob.voip.dispose()]);
+      await hs.close();
+    });
+    const ringing = nextIncomingCall(bob);
+    const outgoing = await alice.voip.inviteToCall(roomId, CallType.Voice, bob.userId);
+    const incoming = await ringing;
+    await untilState(outgoing, CallState.InviteSent);
+    const invite = hs.transcript().find((e) => e.type === "m.call.invite");
+    expect(invite?.content.lifetime).toBe(5_000);
+    await clock.advance(5_000);
+    expect(outgoing.hangupReason).toBe(CallErrorCode.InviteTimeout);
+    await untilState(incoming, CallState.Ended);
+  });
+});

@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { CallErrorCode, CallState, CallType, type CallSession, type RandomSource } from "../../src/index.js";
+import { LocalHomeserver, ManualClock } from "../../src/testing/index.js";
+import { makePeer, nextIncomingCall, until, untilState, type Peer } from "../helpers/calls.js";
+
+/** Randomness that always returns `byte`: call ids become `${now}` + 16 times the same letter. */
+const constant = (byte: number): RandomSource => ({ bytes: (n) => new Uint8Array(n).fill(byte) });
+const SMALL = constant(0); // "AAAA…"
+const LARGE = constant(25); // "ZZZZ…" ("A" < "Z")
+
+let cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.reverse()) {
+    await fn();
+  }
+  cleanup = [];
+});
+
+async function setup(aliceRandom: RandomSource, bobRandom: RandomSource, bobMediaDelayMs = 0) {
+  const hs = new LocalHomeserver();
+  // No TURN: with an unreachable TURN server ICE gathering never completes, and the manual clock never ends the
+  // gathering wait by itself.
+  hs.setTurnServers(undefined);
+  const roomId = await hs.createRoom({ creator: "@alice:local", members: ["@bob:local"], isDirect: true });
+  const clock = new ManualClock();
+  const alice = makePeer(hs, "@alice:local", "ALICE", { voip: { clock, random: aliceRandom } });
+  const bob = makePeer(hs, "@bob:local", "BOB", { voip: { clock, random: bobRandom } });
+  if (bobMediaDelayMs > 0) {
+    const md = bob.delegate.mediaDevices;
+    const original = md.getUserMedia.bind(md);
+    md.getUserMedia = async (c) => {
+      await new Promise((r) => setTimeout(r, bobMediaDelayMs));
+      return original(c);
+    };
+  }
+  cleanup.push(async () => {
+    await Promise.all([alice.voip.dispose(), bob.voip.dispose()]);
+    await hs.close();
+  });
+  return { hs, roomId, alice, bob };
+}
+
+function invitesOnWire(hs: LocalHomeserver): string[] {
+  return hs
+    .transcript()
+    .filter((e) => e.type === "m.call.invite")
+    .map((e) => String(e.content.call_id));
+}
+
+/** Places alice's and bob's invites so that both are on the wire before either side sees the other's. */
+async function bothInvite(
+  env: { hs: LocalHomeserver; roomId: string; alice: Peer; bob: Peer },
+  first: "alice" | "bob",
+): Promise<{ aliceCall: CallSession; bobCall: CallSession }> {
+  env.hs.setFaults({ latencyMs: 400 });
+  const [a, b] = first === "alice" ? [env.alice, env.bob] : [env.bob, env.alice];
+  const firstCall = await a.voip.inviteToCall(env.roomId, CallType.Voice, b.userId);
+  await until(() => invitesOnWire(env.hs).length === 1, "first invite on the wire");
+  const secondCall = await b.voip.inviteToCall(env.roomId, CallType.Voice, a.userId);
+  await until(() => invitesOnWire(env.hs).length === 2, "second invite on the wire");
+  env.hs.setFaults({ latencyMs: 0 });
+  return first === "alice" ? { aliceCall: firstCall, bobCall: secondCall } : { aliceCall: secondCall, bobCall: firstCall };
+}
+
+describe("glare (PROTOCOL D6)", () => {
+  for (const first of ["alice", "bob"] as const) {
+    it(`keeps the smaller call_id on both sides when both invites are on the wire (${first}'s invite first)`, async () => {
+      const env = await setup(SMALL, LARGE);
+      const { hs, alice, bob } = env;
+      const bobRings = nextIncomingCall(bob);
+      let aliceRang = false;
+      alice.voip.on("incomingCall", () => {
+        aliceRang = true;
+      });
+      const { aliceCall, bobCall } = await bothInvite(env, first);
+      expect(aliceCall.callId < bobCall.callId).toBe(true);
+
+      const survivorAtBob = await bobRings;
+      expect(survivorAtBob.callId).toBe(aliceCall.callId);
+      await untilState(bobCall, CallState.Ended);
+      expect(bobCall.hangupReason).toBe(CallErrorCode.Replaced);
+      // The survivor keeps ringing: not answered by itself.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(survivorAtBob.state).toBe(CallState.Ringing);
+      expect(aliceCall.state).toBe(CallState.InviteSent);
+      expect(aliceRang).toBe(false);
+      expect([...alice.voip.calls.values()]).toEqual([aliceCall]);
+      expect([...bob.voip.calls.values()]).toEqual([survivorAtBob]);
+      // The loser is hung up with "replaced" on the wire, by both sides.
+      const replacedHangups = hs.transcript().filter((e) => e.type === "m.call.hangup" && e.content.reason === "replaced");
+      expect(replacedHangups.every((e) => e.content.call_id === bobCall.callId)).toBe(true);
+      expect(replacedHangups.length).toBeGreaterThanOrEqual(1);
+
+      await survivorAtBob.answer();
+      await untilState(aliceCall, CallState.Connected);
+      await untilState(survivorAtBob, CallState.Connected);
+    });
+  }
+
+  it("cancels our call still being prepared and rings the incoming one, whatever the ids", async () => {
+    // Bob's id is the smaller one, but his invite is not out yet when alice's arrives.
+    const env = await setup(LARGE, SMALL, 600);
+    const { hs, roomId, alice, bob } = env;
+    const bobRings = nextIncomingCall(bob);
+    const bobPlacing = bob.voip.inviteToCall(roomId, CallType.Voice, alice.userId);
+    await until(() => bob.voip.calls.size === 1, "bob's call registered");
+    const bobCall = [...bob.voip.calls.values()][0]!;
+    await untilState(bobCall, CallState.CreateOffer);
+    const replacedBy: CallSession[] = [];
+    bobCall.on("replaced", (c) => replacedBy.push(c));
+
+    const aliceCall = await alice.voip.inviteToCall(roomId, CallType.Voice, bob.userId);
+    const incoming = await bobRings;
+    expect(incoming.callId).toBe(aliceCall.callId);
+    expect(bobCall.state).toBe(CallState.Ended);
+    expect(bobCall.hangupReason).toBe(CallErrorCode.Replaced);
+    expect(replacedBy).toEqual([incoming]);
+    expect(await bobPlacing).toBe(bobCall);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(invitesOnWire(hs)).toEqual([aliceCall.callId]);
+    expect(incoming.state).toBe(CallState.Ringing);
+    expect([...bob.voip.calls.values()]).toEqual([incoming]);
+  });
+
+  it("keeps our sent invite when the peer's later one has a greater id (reference §10.1 item 6)", async () => {
+    const env = await setup(SMALL, LARGE);
+    const { roomId, alice, bob } = env;
+    const bobRings = nextIncomingCall(bob);
+    const aliceCall = await alice.voip.inviteToCall(roomId, CallType.Voice, bob.userId);
+    await untilState(aliceCall, CallState.InviteSent);
+    const incoming = await bobRings; // bob saw alice's call: no glare at bob
+    expect(incoming.callId).toBe(aliceCall.callId);
+    await incoming.hangup();
+    await untilState(aliceCall, CallState.Ended);
+  });
+});
