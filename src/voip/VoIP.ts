@@ -256,6 +256,15 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     if (this.#disposed) {
       return;
     }
+    try {
+      await this.#handleBatch(batch);
+    } catch (error) {
+      // Never let bad input escape into the client's sync loop.
+      this.#log.error("handling a sync batch failed", { error });
+    }
+  }
+
+  async #handleBatch(batch: SyncBatch): Promise<void> {
     const clock = this.#options.clock ?? systemClock;
     const lifetime = resolveTimeouts(this.#options.timeouts).callInviteLifetimeMs;
     for (const room of batch.rooms) {

@@ -60,3 +60,12 @@ describe("filterCallBatch", () => {
     expect(kept).toEqual([fresh]);
   });
 });
+
+describe("filterCallBatch with content that is not an object", () => {
+  it("keeps going: such events pass through to the parse step, which drops them", () => {
+    const bad = { ...ev("m.call.hangup", "x"), content: null as unknown as Record<string, unknown> };
+    const invite = { ...ev("m.call.invite", "y"), content: "invite" as unknown as Record<string, unknown> };
+    const { kept } = filterCallBatch([bad, invite], NOW, 60000);
+    expect(kept).toEqual([bad, invite]);
+  });
+});

@@ -22,8 +22,13 @@ export interface DroppedEvent {
   why: "ended_in_batch" | "answered_in_batch" | "invite_expired";
 }
 
+function field(event: RoomEvent, name: string): unknown {
+  const content: unknown = event.content;
+  return typeof content === "object" && content !== null ? (content as Record<string, unknown>)[name] : undefined;
+}
+
 function callIdOf(event: RoomEvent): string | undefined {
-  const id = event.content.call_id;
+  const id = field(event, "call_id");
   return typeof id === "string" ? id : undefined;
 }
 
@@ -70,7 +75,8 @@ export function filterCallBatch(
     }
     if (type === CallEventType.Invite) {
       const age = event.unsigned?.age ?? now - event.originServerTs;
-      const lifetime = typeof event.content.lifetime === "number" ? event.content.lifetime : defaultInviteLifetimeMs;
+      const declared = field(event, "lifetime");
+      const lifetime = typeof declared === "number" ? declared : defaultInviteLifetimeMs;
       if (age > lifetime) {
         dropped.push({ event, why: "invite_expired" });
         continue;

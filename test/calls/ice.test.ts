@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { CallErrorCode, CallState, CallType } from "../../src/index.js";
+import { connectedCall, expectMediaFlows, twoPeers, until, untilState } from "../helpers/calls.js";
+
+type Env = Awaited<ReturnType<typeof twoPeers>>;
+let env: Env | undefined;
+afterEach(async () => {
+  await env?.close();
+  env = undefined;
+});
+
+const ufrag = (sdp: unknown): string | undefined => /a=ice-ufrag:(\S+)/.exec(String(sdp))?.[1];
+
+/** Wraps a peer's createPeerConnection to record configs and keep the connections. */
+function recordPeerConnections(peer: Env["alice"]): { configs: RTCConfiguration[]; pcs: RTCPeerConnection[] } {
+  const configs: RTCConfiguration[] = [];
+  const pcs: RTCPeerConnection[] = [];
+  const create = peer.delegate.createPeerConnection.bind(peer.delegate);
+  peer.delegate.createPeerConnection = async (config) => {
+    configs.push(config);
+    const pc = await create(config);
+    pcs.push(pc);
+    return pc;
+  };
+  return { configs, pcs };
+}
+
+describe("ICE", () => {
+  it("restarts ICE with a new ufrag over m.call.negotiate, and media keeps flowing", async () => {
+    env = await twoPeers();
+    const { outgoing, incoming } = await connectedCall(env, CallType.Video);
+    const invite = env.hs.transcript().find((e) => e.type === "m.call.invite");
+    const before = ufrag((invite?.content.offer as { sdp: string }).sdp);
+    await outgoing.restartIce();
+    await until(() => env!.hs.transcript().some((e) => e.type === "m.call.negotiate" && e.sender === env!.alice.userId), "negotiate offer");
+    const negotiate = env.hs.transcript().find((e) => e.type === "m.call.negotiate" && e.sender === env!.alice.userId);
+    const description = negotiate?.content.description as { type: string; sdp: string };
+    expect(description.type).toBe("offer");
+    expect(ufrag(description.sdp)).not.toBe(before);
+    await until(() => env!.hs.transcript().some((e) => e.type === "m.call.negotiate" && e.sender === env!.bob.userId), "negotiate answer");
+    await expectMediaFlows(incoming);
+    await expectMediaFlows(outgoing);
+    expect(outgoing.state).toBe(CallState.Connected);
+    expect(incoming.state).toBe(CallState.Connected);
+  });
+
+  it("restarts ICE up to 3 times when it fails, then hangs up with ice_failed", async () => {
+    env = await twoPeers();
+    // A peer-connection wrapper that can be told to report "failed" whatever really happens.
+    let forced: RTCIceConnectionState | undefined;
+    let restarts = 0;
+    let real: RTCPeerConnection | undefined;
+    const create = env.alice.delegate.createPeerConnection.bind(env.alice.delegate);
+    env.alice.delegate.createPeerConnection = async (config) => {
+      const pc = await create(config);
+      real = pc;
+      return new Proxy(pc, {
+        get(target, prop) {
+          if (prop === "iceConnectionState" && forced !== undefined) {
+            return forced;
+          }
+          if (prop === "restartIce") {
+            return () => {
+              restarts++;
+              target.restartIce();
+            };
+          }
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    };
+    const { outgoing, incoming } = await connectedCall(env, CallType.Voice);
+    forced = "failed";
+    for (let i = 0; i < 4 && outgoing.state !== CallState.Ended; i++) {
+      real!.dispatchEvent(new Event("iceconnectionstatechange"));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await untilState(outgoing, CallState.Ended);
+    expect(outgoing.hangupReason).toBe(CallErrorCode.IceFailed);
+    expect(restarts).toBe(3);
+    await untilState(incoming, CallState.Ended);
+    expect(incoming.hangupReason).toBe(CallErrorCode.IceFailed);
+    const hangup = env.hs.transcript().find((e) => e.type === "m.call.hangup");
+    expect(hangup?.content.reason).toBe("ice_failed");
+  });
+
+  it("trickles candidates in m.call.candidates batches when the SDP leaves before gathering", async () => {
+    const timeouts = { iceGatheringDelayMs: 0, answerDelayMs: 0, candidateBatchIncomingMs: 50, candidateBatchOutgoingMs: 50 };
+    env = await twoPeers({ alice: { voip: { timeouts } }, bob: { voip: { timeouts } } });
+    env.hs.setTurnServers(undefined);
+    const { outgoing, incoming } = await connectedCall(env, CallType.Voice);
+    const batches = env.hs.transcript().filter((e) => e.type === "m.call.candidates");
+    expect(batches.some((e) => e.sender === env!.alice.userId)).toBe(true);
+    expect(batches.some((e) => e.sender === env!.bob.userId)).toBe(true);
+    for (const batch of batches) {
+      const candidates = batch.content.candidates as { candidate: string; sdpMid: string; sdpMLineIndex: number }[];
+      expect(candidates.length).toBeGreaterThan(0);
+      for (const c of candidates) {
+        expect(c.candidate).toMatch(/^candidate:/);
+        expect(typeof c.sdpMid).toBe("string");
+        expect(typeof c.sdpMLineIndex).toBe("number");
+      }
+    }
+    await expectMediaFlows(incoming, { video: false });
+    await expectMediaFlows(outgoing, { video: false });
+  });
+
+  it("uses the homeserver's TURN servers for the peer connection (D11)", async () => {
+    env = await twoPeers();
+    const recorded = recordPeerConnections(env.alice);
+    await connectedCall(env, CallType.Voice);
+    expect(env.hs.stats.turnRequests).toBeGreaterThanOrEqual(1);
+    const server = recorded.configs[0]?.iceServers?.[0];
+    expect(server?.urls).toEqual(["turn:127.0.0.1:3478?transport=udp"]);
+    expect(server?.username).toMatch(/:@alice:local$/);
+    expect(typeof server?.credential).toBe("string");
+  });
+
+  it("tolerates an empty uris list from the homeserver", async () => {
+    env = await twoPeers();
+    env.hs.setTurnServers({ uris: [] });
+    const recorded = recordPeerConnections(env.alice);
+    const { incoming } = await connectedCall(env, CallType.Voice);
+    expect(recorded.configs[0]?.iceServers).toEqual([]);
+    await expectMediaFlows(incoming, { video: false });
+  });
+});
