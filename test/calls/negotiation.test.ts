@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { CallState, CallType, isVoipError, type Logger } from "../../src/index.js";
+import { connectedCall, expectMediaFlows, twoPeers, until } from "../helpers/calls.js";
+
+type Env = Awaited<ReturnType<typeof twoPeers>>;
+let env: Env | undefined;
+afterEach(async () => {
+  await env?.close();
+  env = undefined;
+});
+
+describe("negotiation", () => {
+  it("converges when both sides renegotiate at once (perfect negotiation, callee polite)", async () => {
+    const lines: string[] = [];
+    const logger: Logger = {
+      debug: () => undefined,
+      info: (m) => lines.push(m),
+      warn: (m) => lines.push(m),
+      error: (m) => lines.push(m),
+      child: () => logger,
+    };
+    env = await twoPeers({ alice: { voip: { logger } } });
+    const { outgoing, incoming } = await connectedCall(env, CallType.Video);
+    await Promise.all([outgoing.setScreensharingEnabled(true), incoming.setScreensharingEnabled(true)]);
+    await until(
+      () => outgoing.remoteScreenSharingStream !== undefined && incoming.remoteScreenSharingStream !== undefined,
+      "both screenshares arrive",
+      10_000,
+    );
+    // The offers crossed: the impolite caller ignored the callee's, the polite callee rolled back.
+    expect(lines).toContain("ignoring colliding offer (impolite side)");
+    expect(lines.filter((l) => l.includes("failed"))).toEqual([]);
+    expect(outgoing.state).toBe(CallState.Connected);
+    expect(incoming.state).toBe(CallState.Connected);
+    await expectMediaFlows(incoming);
+    await expectMediaFlows(outgoing);
+  });
+
+  it("rejects inviteToCall with user_media_failed and ends the call when no media can be had", async () => {
+    env = await twoPeers({ alice: { delegate: { failGetUserMedia: true } } });
+    const ended: string[] = [];
+    env.alice.voip.on("callEnded", (c) => ended.push(c.hangupReason ?? ""));
+    let caught: unknown;
+    try {
+      await env.alice.voip.inviteToCall(env.roomId, CallType.Video, env.bob.userId);
+    } catch (error) {
+      caught = error;
+    }
+    expect(isVoipError(caught, "user_media_failed")).toBe(true);
+    expect(env.alice.voip.calls.size).toBe(0);
+    expect(ended).toEqual(["user_media_failed"]);
+    expect(env.hs.transcript().some((e) => e.type === "m.call.invite")).toBe(false);
+  });
+
+  it("rejects calls to a room we are not in, or to something that is not a user id", async () => {
+    env = await twoPeers();
+    await expect(env.alice.voip.inviteToCall("!nowhere:local", CallType.Voice, env.bob.userId)).rejects.toMatchObject({
+      code: "invalid_argument",
+    });
+    await expect(env.alice.voip.inviteToCall(env.roomId, CallType.Voice, "bob")).rejects.toMatchObject({
+      code: "invalid_argument",
+    });
+  });
+
+  it("connects through a rate-limiting server: sends are retried after retry_after_ms (D7)", async () => {
+    const timeouts = { iceGatheringDelayMs: 0, answerDelayMs: 0, candidateBatchIncomingMs: 20, candidateBatchOutgoingMs: 20 };
+    env = await twoPeers({ alice: { voip: { timeouts } }, bob: { voip: { timeouts } } });
+    env.hs.setTurnServers(undefined);
+    env.hs.setFaults({ rateLimitEvery: 3, retryAfterMs: 50 });
+    const { outgoing, incoming } = await connectedCall(env, CallType.Voice);
+    expect(env.hs.stats.rateLimited).toBeGreaterThan(0);
+    await expectMediaFlows(incoming, { video: false });
+    await expectMediaFlows(outgoing, { video: false });
+  });
+
+  it("survives a lossy, duplicating server: the port retries idempotently, duplicates are harmless", async () => {
+    env = await twoPeers();
+    env.hs.setTurnServers(undefined);
+    env.hs.setFaults({ lossRate: 0.2, duplicateRate: 0.3, latencyMs: 20 });
+    const { outgoing, incoming } = await connectedCall(env, CallType.Voice);
+    await expectMediaFlows(incoming, { video: false });
+    await outgoing.hangup();
+    await until(() => incoming.state === CallState.Ended, "remote end");
+    const invites = env.hs.transcript().filter((e) => e.type === "m.call.invite");
+    expect(invites).toHaveLength(1);
+  });
+
+  it("leaves no call, timer or listener behind after dispose()", async () => {
+    env = await twoPeers();
+    const { outgoing, incoming } = await connectedCall(env, CallType.Voice);
+    await env.alice.voip.dispose();
+    expect(outgoing.state).toBe(CallState.Ended);
+    expect(env.alice.voip.calls.size).toBe(0);
+    await until(() => incoming.state === CallState.Ended, "remote sees the hangup");
+    await expect(env.alice.voip.inviteToCall(env.roomId, CallType.Voice, env.bob.userId)).rejects.toMatchObject({
+      code: "invalid_state",
+    });
+  });
+});
