@@ -7,7 +7,7 @@ export default defineConfig({
     pool: "forks",
     include: ["test/integration/**/*.test.ts"],
     globalSetup: ["test/integration/globalSetup.ts"],
-    setupFiles: ["test/integration/setup.ts"],
+    setupFiles: ["test/setup.ts", "test/integration/setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,

@@ -5,11 +5,12 @@ import { REFERENCE_TIMEOUTS, type VoipOptions } from "../src/index.js";
 import { installExitGuard } from "../src/node/index.js";
 import { measureSetupLatency, type SetupLatencyResult } from "./setupLatency.js";
 
-const USAGE = `Usage: npm run bench -- [--calls N] [--warmup N] [--json]
+const USAGE = `Usage: npm run bench -- [--calls N] [--warmup N] [--variant JSON] [--json]
 
-  --calls N    measured calls per run (default 20)
-  --warmup N   warm-up calls per run, not counted (default 2)
-  --json       print a JSON object as the last line`;
+  --calls N       measured calls per run (default 20)
+  --warmup N      warm-up calls per run, not counted (default 2)
+  --variant JSON  one more run with these VoipOptions, e.g. '{"timeouts":{"iceGatheringDelayMs":20}}' (repeatable)
+  --json          print a JSON object as the last line`;
 
 interface BenchRun {
   name: string;
@@ -35,6 +36,19 @@ function count(value: string | undefined, fallback: number, flag: string, min: n
   return n;
 }
 
+function parseVariant(text: string): VoipOptions {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`--variant must be JSON VoipOptions: ${(error as Error).message}`, { cause: error });
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error(`--variant must be a JSON object of VoipOptions, got ${text}`);
+  }
+  return value;
+}
+
 function fmt(ms: number): string {
   return ms.toFixed(1);
 }
@@ -43,6 +57,7 @@ async function main(): Promise<number> {
   let calls: number;
   let warmup: number;
   let json: boolean;
+  const runs = [...RUNS];
   try {
     const { values } = parseArgs({
       args: process.argv.slice(2),
@@ -51,6 +66,7 @@ async function main(): Promise<number> {
         calls: { type: "string" },
         warmup: { type: "string" },
         json: { type: "boolean", default: false },
+        variant: { type: "string", multiple: true, default: [] },
         help: { type: "boolean", default: false },
       },
     });
@@ -61,6 +77,9 @@ async function main(): Promise<number> {
     calls = count(values.calls, 20, "--calls", 1);
     warmup = count(values.warmup, 2, "--warmup", 0);
     json = values.json;
+    for (const variant of values.variant) {
+      runs.push({ name: "variant", options: variant, voip: parseVariant(variant) });
+    }
   } catch (error) {
     console.error(`bench: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
@@ -74,7 +93,7 @@ async function main(): Promise<number> {
   console.log(`machine: ${machine.cpus} cores, ${machine.cpu}, Node ${machine.node}\n`);
 
   const results: (BenchRun & { result: SetupLatencyResult })[] = [];
-  for (const run of RUNS) {
+  for (const run of runs) {
     process.stdout.write(`${run.name} ${run.options}: `);
     const result = await measureSetupLatency({
       calls,

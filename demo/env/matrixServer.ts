@@ -27,7 +27,7 @@ interface LoggedIn {
  */
 export async function createServerEnv(login: ServerLogin, note: (what: string) => void): Promise<DemoEnv> {
   // The SDK's logger is a loglevel logger; Rust crypto traces at debug level through console.debug.
-  (logger as Partial<{ setLevel(level: string): void }>).setLevel?.("warn");
+  (logger as Partial<{ setLevel(level: string): void }>).setLevel?.("error");
   console.debug = (): void => undefined;
 
   const start = async (user: string, password: string): Promise<LoggedIn> => {

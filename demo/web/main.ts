@@ -76,10 +76,7 @@ class Panel {
     const call = this.me.call;
     const s = this.me.snapshot();
     const live = LIVE.has(s.state);
-    showStream(
-      video(this.#root, "video.local"),
-      live ? call?.localUserMediaStream?.mediaStream : undefined,
-    );
+    showStream(video(this.#root, "video.local"), live ? call?.localUserMediaStream?.mediaStream : undefined);
     showStream(
       video(this.#root, "video.remote"),
       live ? call?.remoteUserMediaStream?.mediaStream : undefined,

@@ -107,7 +107,8 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
         init.direction === CallDirection.Incoming
           ? ctx.timeouts.candidateBatchIncomingMs
           : ctx.timeouts.candidateBatchOutgoingMs,
-      send: (candidates) => this.#send(CallEventType.Candidates, wire.buildCandidatesContent({ ...this.#base(), candidates })),
+      send: (candidates) =>
+        this.#send(CallEventType.Candidates, wire.buildCandidatesContent({ ...this.#base(), candidates })),
       onGiveUp: () => {
         void this.hangup({ reason: CallErrorCode.IceTimeout });
       },
@@ -282,7 +283,9 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       try {
         await this.#local.addVideoTrack(this.#pc);
       } catch (error) {
-        const err = new VoipError(VoipErrorCode.UserMediaFailed, "could not acquire a camera", { cause: error });
+        const err = new VoipError(VoipErrorCode.UserMediaFailed, "could not acquire a camera", {
+          cause: error,
+        });
         this.emit("error", err);
         throw err;
       }
@@ -334,16 +337,23 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       this.emit("feedsChanged");
       return true;
     } catch (error) {
-      this.emit("error", new VoipError(VoipErrorCode.UserMediaFailed, "screen capture failed", { cause: error }));
+      this.emit(
+        "error",
+        new VoipError(VoipErrorCode.UserMediaFailed, "screen capture failed", { cause: error }),
+      );
       return false;
     }
   }
 
   /**
-   * Sends DTMF tones on the audio sender.
-   * @throws {VoipError} `not_supported` when the platform has no DTMF sender; `invalid_state` without audio.
+   * Sends DTMF tones (`0-9`, `A-D`, `*`, `#`, `,`) on the audio sender of a connected call.
+   * @throws {VoipError} `not_supported` when the platform has no DTMF sender; `invalid_state` when the call is not
+   *   connected or sends no audio; `invalid_argument` for tones the platform refuses.
    */
   public sendDTMF(tones: string): void {
+    if (this.#state !== CallState.Connected) {
+      throw new VoipError(VoipErrorCode.InvalidState, `cannot send DTMF in state ${this.#state}`);
+    }
     const sender = this.#pc?.getSenders().find((s) => s.track?.kind === "audio");
     if (!sender) {
       throw new VoipError(VoipErrorCode.InvalidState, "no audio sender to send DTMF on");
@@ -352,7 +362,16 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
     if (!dtmf) {
       throw new VoipError(VoipErrorCode.NotSupported, "this platform has no DTMF sender");
     }
-    dtmf.insertDTMF(tones);
+    try {
+      dtmf.insertDTMF(tones);
+    } catch (error) {
+      const invalidTones = error instanceof Error && error.name === "InvalidCharacterError";
+      throw new VoipError(
+        invalidTones ? VoipErrorCode.InvalidArgument : VoipErrorCode.InvalidState,
+        invalidTones ? `invalid DTMF tones: ${JSON.stringify(tones)}` : "the DTMF sender refused the tones",
+        { cause: error },
+      );
+    }
   }
 
   /** Restarts ICE (new candidates, fresh TURN credentials) through a renegotiation. */
@@ -381,7 +400,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
   /** User-media statistics of the peer connection. */
   public async getStats(): Promise<CallStats> {
     if (!this.#pc) {
-      return summarizeStats(new Map() as unknown as RTCStatsReport);
+      return summarizeStats(new Map());
     }
     const screenTracks = new Set<string>();
     for (const stream of [this.#local.get("m.screenshare"), this.#remote.get("m.screenshare")]) {
@@ -419,7 +438,10 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
   }
 
   /** @internal Incoming: set the remote offer, acquire media and ring. */
-  public async initWithInvite(offer: { sdp: string }, metadata: wire.StreamMetadata | undefined): Promise<void> {
+  public async initWithInvite(
+    offer: { sdp: string },
+    metadata: wire.StreamMetadata | undefined,
+  ): Promise<void> {
     const pc = await this.#createPeerConnection();
     if (!isLive(this.#state)) {
       return;
@@ -441,9 +463,15 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       try {
         stream = await this.#local.acquireUserMedia(this.#type);
       } catch (error) {
-        this.emit("error", new VoipError(VoipErrorCode.UserMediaFailed, "could not acquire local media", { cause: error }));
+        this.emit(
+          "error",
+          new VoipError(VoipErrorCode.UserMediaFailed, "could not acquire local media", { cause: error }),
+        );
         this.#terminate("local", CallErrorCode.UserMediaFailed, true);
-        await this.#sendBestEffort(CallEventType.Hangup, wire.buildHangupContent({ ...this.#base(), reason: CallErrorCode.UserMediaFailed }));
+        await this.#sendBestEffort(
+          CallEventType.Hangup,
+          wire.buildHangupContent({ ...this.#base(), reason: CallErrorCode.UserMediaFailed }),
+        );
         return;
       }
       if (!isLive(this.#state)) {
@@ -476,7 +504,11 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
   // ── Inbound signalling (called by VoIP after validation and routing) ──────────────────────────────────────
 
   /** @internal */
-  public handleAnswer(partyId: string | undefined, answer: { sdp: string }, metadata: wire.StreamMetadata | undefined): Promise<void> {
+  public handleAnswer(
+    partyId: string | undefined,
+    answer: { sdp: string },
+    metadata: wire.StreamMetadata | undefined,
+  ): Promise<void> {
     return this.#queue.run(async () => {
       if (this.direction !== CallDirection.Outgoing || this.#state !== CallState.InviteSent || !this.#pc) {
         this.#log.debug("ignoring answer", { state: this.#state });
@@ -496,7 +528,10 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       }
       await this.#applyBufferedCandidates(partyId);
       if (partyId !== undefined) {
-        await this.#sendBestEffort(CallEventType.SelectAnswer, wire.buildSelectAnswerContent({ ...this.#base(), selectedPartyId: partyId }));
+        await this.#sendBestEffort(
+          CallEventType.SelectAnswer,
+          wire.buildSelectAnswerContent({ ...this.#base(), selectedPartyId: partyId }),
+        );
       }
     });
   }
@@ -535,7 +570,10 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
   }
 
   /** @internal */
-  public async handleCandidates(partyId: string | undefined, candidates: readonly InboundCandidate[]): Promise<void> {
+  public async handleCandidates(
+    partyId: string | undefined,
+    candidates: readonly InboundCandidate[],
+  ): Promise<void> {
     const valid: RTCIceCandidateInit[] = [];
     for (const c of candidates) {
       if (typeof c.candidate === "string" && c.candidate.length > 0) {
@@ -547,7 +585,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
     }
     const pc = this.#pc;
     const bound = this.direction === CallDirection.Incoming || this.#remotePartyId !== undefined;
-    if (!pc || !pc.remoteDescription || !bound) {
+    if (!pc?.remoteDescription || !bound) {
       const key = partyId ?? "";
       this.#remoteCandidates.set(key, [...(this.#remoteCandidates.get(key) ?? []), ...valid]);
       return;
@@ -556,7 +594,10 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
   }
 
   /** @internal Perfect negotiation over `m.call.negotiate`; the callee is polite. */
-  public handleNegotiate(description: { type: "offer" | "answer"; sdp: string }, metadata: wire.StreamMetadata | undefined): Promise<void> {
+  public handleNegotiate(
+    description: { type: "offer" | "answer"; sdp: string },
+    metadata: wire.StreamMetadata | undefined,
+  ): Promise<void> {
     return this.#queue.run(async () => {
       const pc = this.#pc;
       if (!pc || !isLive(this.#state)) {
@@ -585,12 +626,19 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
           const sdp = pc.localDescription?.sdp ?? answer.sdp ?? "";
           await this.#send(
             CallEventType.Negotiate,
-            wire.buildNegotiateAnswerContent({ ...this.#base(), lifetimeMs: this.#ctx.timeouts.defaultCallEventLifetimeMs, answerSdp: sdp }),
+            wire.buildNegotiateAnswerContent({
+              ...this.#base(),
+              lifetimeMs: this.#ctx.timeouts.defaultCallEventLifetimeMs,
+              answerSdp: sdp,
+            }),
           );
         }
       } catch (error) {
         this.#log.warn("renegotiation failed", { error });
-        this.emit("error", new VoipError(VoipErrorCode.LocalOfferFailed, "renegotiation failed", { cause: error }));
+        this.emit(
+          "error",
+          new VoipError(VoipErrorCode.LocalOfferFailed, "renegotiation failed", { cause: error }),
+        );
         await this.hangup({ reason: CallErrorCode.LocalOfferFailed });
         return;
       }
@@ -650,7 +698,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
     }
   }
 
-  async #safeDelegate(fn: () => void | Promise<void> | undefined): Promise<void> {
+  async #safeDelegate(fn: () => unknown): Promise<void> {
     try {
       await fn();
     } catch (error) {
@@ -840,7 +888,10 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       try {
         await pc.setLocalDescription(offer);
       } catch (error) {
-        this.emit("error", new VoipError(VoipErrorCode.SetLocalDescription, "setLocalDescription failed", { cause: error }));
+        this.emit(
+          "error",
+          new VoipError(VoipErrorCode.SetLocalDescription, "setLocalDescription failed", { cause: error }),
+        );
         await this.hangup({ reason: CallErrorCode.SetLocalDescription });
         return;
       }
@@ -893,7 +944,10 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
         return;
       }
       this.#log.warn("creating or sending the offer failed", { error });
-      this.emit("error", new VoipError(VoipErrorCode.LocalOfferFailed, "could not create or send the offer", { cause: error }));
+      this.emit(
+        "error",
+        new VoipError(VoipErrorCode.LocalOfferFailed, "could not create or send the offer", { cause: error }),
+      );
       await this.hangup({ reason: CallErrorCode.LocalOfferFailed });
     } finally {
       this.#makingOffer = false;
@@ -917,7 +971,10 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
     try {
       await pc.setLocalDescription(answer);
     } catch (error) {
-      this.emit("error", new VoipError(VoipErrorCode.SetLocalDescription, "setLocalDescription failed", { cause: error }));
+      this.emit(
+        "error",
+        new VoipError(VoipErrorCode.SetLocalDescription, "setLocalDescription failed", { cause: error }),
+      );
       await this.hangup({ reason: CallErrorCode.SetLocalDescription });
       return;
     }
@@ -933,9 +990,15 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
     this.#batcher.discardQueued();
     this.#answeredByUs = true;
     try {
-      await this.#send(CallEventType.Answer, wire.buildAnswerContent({ ...this.#base(), answerSdp: sdp, metadata: this.#local.metadata() }));
+      await this.#send(
+        CallEventType.Answer,
+        wire.buildAnswerContent({ ...this.#base(), answerSdp: sdp, metadata: this.#local.metadata() }),
+      );
     } catch (error) {
-      this.emit("error", new VoipError(VoipErrorCode.SendFailed, "could not send the answer", { cause: error }));
+      this.emit(
+        "error",
+        new VoipError(VoipErrorCode.SendFailed, "could not send the answer", { cause: error }),
+      );
       await this.hangup({ reason: CallErrorCode.UnknownError });
       return;
     }
@@ -945,7 +1008,10 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
   }
 
   async #applyBufferedCandidates(partyId: string | undefined): Promise<void> {
-    const buffered = [...(this.#remoteCandidates.get(partyId ?? "") ?? []), ...(partyId !== undefined ? (this.#remoteCandidates.get("") ?? []) : [])];
+    const buffered = [
+      ...(this.#remoteCandidates.get(partyId ?? "") ?? []),
+      ...(partyId !== undefined ? (this.#remoteCandidates.get("") ?? []) : []),
+    ];
     this.#remoteCandidates.clear();
     await this.#addCandidates(buffered);
   }

@@ -4,7 +4,11 @@ import { MatrixPortError } from "../core/errors.js";
 import { silentLogger } from "../core/Logger.js";
 import { CandidateBatcher, type WireCandidate } from "./CandidateBatcher.js";
 
-const cand = (i: number): WireCandidate => ({ candidate: `candidate:${i} 1 udp 1 127.0.0.1 ${5000 + i} typ host`, sdpMid: "0", sdpMLineIndex: 0 });
+const cand = (i: number): WireCandidate => ({
+  candidate: `candidate:${i} 1 udp 1 127.0.0.1 ${5000 + i} typ host`,
+  sdpMid: "0",
+  sdpMLineIndex: 0,
+});
 
 describe("CandidateBatcher", () => {
   beforeEach(() => {
@@ -15,7 +19,16 @@ describe("CandidateBatcher", () => {
   });
 
   function make(send: (c: WireCandidate[]) => Promise<void>, onGiveUp = vi.fn()) {
-    return { batcher: new CandidateBatcher({ clock: systemClock, logger: silentLogger, delayMs: 200, send, onGiveUp }), onGiveUp };
+    return {
+      batcher: new CandidateBatcher({
+        clock: systemClock,
+        logger: silentLogger,
+        delayMs: 200,
+        send,
+        onGiveUp,
+      }),
+      onGiveUp,
+    };
   }
 
   it("holds candidates until enabled, then sends them in one batch after the delay", async () => {

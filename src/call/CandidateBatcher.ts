@@ -85,7 +85,13 @@ export class CandidateBatcher {
   }
 
   #schedule(delayMs: number): void {
-    if (!this.#enabled || this.#disposed || this.#timer !== undefined || this.#sending || this.#queue.length === 0) {
+    if (
+      !this.#enabled ||
+      this.#disposed ||
+      this.#timer !== undefined ||
+      this.#sending ||
+      this.#queue.length === 0
+    ) {
       return;
     }
     this.#timer = this.#opts.clock.setTimeout(() => {
@@ -108,6 +114,7 @@ export class CandidateBatcher {
       this.#schedule(this.#opts.delayMs);
     } catch (error) {
       this.#sending = false;
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- dispose() may run while send() is pending
       if (this.#disposed) {
         return;
       }
@@ -122,7 +129,11 @@ export class CandidateBatcher {
       const backoff = 500 * 2 ** this.#tries;
       const retryAfter = error instanceof MatrixPortError ? (error.retryAfterMs ?? 0) : 0;
       const wait = Math.max(backoff, retryAfter);
-      this.#opts.logger.warn("sending ICE candidates failed, retrying", { tries: this.#tries, waitMs: wait, error });
+      this.#opts.logger.warn("sending ICE candidates failed, retrying", {
+        tries: this.#tries,
+        waitMs: wait,
+        error,
+      });
       this.#timer = this.#opts.clock.setTimeout(() => {
         this.#timer = undefined;
         void this.#flush();

@@ -6,7 +6,11 @@ import { CallType } from "./types.js";
 import { WrappedMediaStream, type StreamPurpose } from "./WrappedMediaStream.js";
 
 /** Microphone constraints of the reference (reference §4). */
-export const MIC_CONSTRAINTS: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true, autoGainControl: false };
+export const MIC_CONSTRAINTS: MediaTrackConstraints = {
+  echoCancellation: true,
+  noiseSuppression: true,
+  autoGainControl: false,
+};
 /** Camera constraints of the reference (reference §4). */
 export const CAMERA_CONSTRAINTS: MediaTrackConstraints = { width: 1280, height: 720, facingMode: "user" };
 
@@ -49,7 +53,11 @@ export class LocalMedia {
   public metadata(): StreamMetadata {
     const metadata: StreamMetadata = {};
     for (const stream of this.#streams.values()) {
-      metadata[stream.id] = { purpose: stream.purpose, audio_muted: stream.audioMuted, video_muted: stream.videoMuted };
+      metadata[stream.id] = {
+        purpose: stream.purpose,
+        audio_muted: stream.audioMuted,
+        video_muted: stream.videoMuted,
+      };
     }
     return metadata;
   }
@@ -75,7 +83,10 @@ export class LocalMedia {
     if (!usermedia) {
       return;
     }
-    const cameraStream = await this.delegate.mediaDevices.getUserMedia({ audio: false, video: CAMERA_CONSTRAINTS });
+    const cameraStream = await this.delegate.mediaDevices.getUserMedia({
+      audio: false,
+      video: CAMERA_CONSTRAINTS,
+    });
     const track = cameraStream.getVideoTracks()[0];
     if (!track) {
       throw new Error("getUserMedia returned no video track");
@@ -83,10 +94,14 @@ export class LocalMedia {
     usermedia.mediaStream.addTrack(track);
     const idle = pc
       .getTransceivers()
-      .find((t) => t.receiver.track.kind === "video" && t.sender.track === null && t.currentDirection !== "stopped");
+      .find(
+        (t) =>
+          t.receiver.track.kind === "video" && t.sender.track === null && t.currentDirection !== "stopped",
+      );
     if (idle) {
       await idle.sender.replaceTrack(track);
-      idle.direction = idle.direction === "recvonly" || idle.direction === "inactive" ? "sendrecv" : idle.direction;
+      idle.direction =
+        idle.direction === "recvonly" || idle.direction === "inactive" ? "sendrecv" : idle.direction;
       this.#senders.get("m.usermedia")?.push(idle.sender);
     } else {
       this.#senders.get("m.usermedia")?.push(pc.addTrack(track, usermedia.mediaStream));

@@ -40,8 +40,20 @@ describe("call state machine", () => {
   });
 
   it("reaches Connected on both the outgoing and the incoming path", () => {
-    const outgoing = [CallState.Fledgling, CallState.CreateOffer, CallState.InviteSent, CallState.Connecting, CallState.Connected];
-    const incoming = [CallState.Fledgling, CallState.Ringing, CallState.CreateAnswer, CallState.Connecting, CallState.Connected];
+    const outgoing = [
+      CallState.Fledgling,
+      CallState.CreateOffer,
+      CallState.InviteSent,
+      CallState.Connecting,
+      CallState.Connected,
+    ];
+    const incoming = [
+      CallState.Fledgling,
+      CallState.Ringing,
+      CallState.CreateAnswer,
+      CallState.Connecting,
+      CallState.Connected,
+    ];
     for (const path of [outgoing, incoming]) {
       for (let i = 1; i < path.length; i++) {
         expect(canTransition(path[i - 1]!, path[i]!)).toBe(true);

@@ -15,7 +15,9 @@ describe("resolveGlare", () => {
   it("compares UTF-16 code units, not locale order", () => {
     // "Z" (0x5a) < "a" (0x61) in code units, although localeCompare puts "a" first.
     expect(resolveGlare({ callId: "1a", inviteSent: true }, "1Z")).toBe("keep_incoming");
-    expect(resolveGlare({ callId: "zzzz_glare_2nd_call", inviteSent: true }, "1732492800000abc")).toBe("keep_incoming");
+    expect(resolveGlare({ callId: "zzzz_glare_2nd_call", inviteSent: true }, "1732492800000abc")).toBe(
+      "keep_incoming",
+    );
   });
 
   it("lets the incoming call win while our invite is still being prepared, whatever the ids", () => {

@@ -15,7 +15,10 @@ function num(value: unknown): number {
  * Summarises an `RTCStatsReport` into {@link CallStats}. Only the tracks in `userMediaTrackIds` count when the
  * report names tracks; reports without track ids (some platforms) count every RTP stream of that kind.
  */
-export function summarizeStats(report: RTCStatsReport, excludeTrackIds: ReadonlySet<string> = new Set()): CallStats {
+export function summarizeStats(
+  report: RTCStatsReport,
+  excludeTrackIds: ReadonlySet<string> = new Set(),
+): CallStats {
   const stats: CallStats = {
     audio: { bytesReceived: 0, packetsReceived: 0, packetsLost: 0, bytesSent: 0 },
     video: { bytesReceived: 0, framesDecoded: 0, bytesSent: 0 },
@@ -23,7 +26,11 @@ export function summarizeStats(report: RTCStatsReport, excludeTrackIds: Readonly
   const excludedTrackStats = new Set<string>();
   report.forEach((value: unknown) => {
     const entry = value as StatsEntry;
-    if (entry.type === "track" && typeof entry.trackIdentifier === "string" && excludeTrackIds.has(entry.trackIdentifier)) {
+    if (
+      entry.type === "track" &&
+      typeof entry.trackIdentifier === "string" &&
+      excludeTrackIds.has(entry.trackIdentifier)
+    ) {
       excludedTrackStats.add(String(entry.id));
     }
   });
@@ -48,7 +55,11 @@ export function summarizeStats(report: RTCStatsReport, excludeTrackIds: Readonly
       stats.audio.bytesSent += num(entry.bytesSent);
     } else if (entry.type === "outbound-rtp" && kind === "video") {
       stats.video.bytesSent += num(entry.bytesSent);
-    } else if (entry.type === "candidate-pair" && entry.nominated === true && typeof entry.currentRoundTripTime === "number") {
+    } else if (
+      entry.type === "candidate-pair" &&
+      entry.nominated === true &&
+      typeof entry.currentRoundTripTime === "number"
+    ) {
       rtt = entry.currentRoundTripTime * 1000;
     }
   });

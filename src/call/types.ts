@@ -42,7 +42,9 @@ export enum CallErrorCode {
   UnknownError = "unknown_error",
 }
 
-const CALL_ERROR_CODES = new Map<string, CallErrorCode>(Object.values(CallErrorCode).map((code) => [code, code]));
+const CALL_ERROR_CODES = new Map<string, CallErrorCode>(
+  Object.values(CallErrorCode).map((code) => [code, code]),
+);
 
 /**
  * Maps an inbound hangup/reject `reason` to a {@link CallErrorCode}: the wire values, the reference's literal

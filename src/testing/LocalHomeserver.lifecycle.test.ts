@@ -1,3 +1,8 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { MatrixPortError } from "../core/errors.js";
 import type { SyncBatch } from "../matrix/MatrixClientPort.js";
@@ -11,11 +16,6 @@ let hs: LocalHomeserver;
 afterEach(async () => {
   await hs.close();
 });
-
-/** Active timer-like handles of this process (Node's own view). */
-function timerHandles(): number {
-  return process.getActiveResourcesInfo().filter((r) => r === "Timeout" || r === "Immediate").length;
-}
 
 describe("LocalHomeserver TURN", () => {
   it("answers a Synapse-style credential by default and counts requests", async () => {
@@ -88,25 +88,49 @@ describe("LocalHomeserver close", () => {
     await hs.close();
   });
 
-  it("leaves no timer handle behind, even with latency, retries and delayed events in flight", async () => {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const baseline = timerHandles();
-    hs = new LocalHomeserver({ maxAttempts: 10 });
-    const alice = hs.createClient(ALICE, "ALICE");
-    const bob = hs.createClient(BOB, "BOB");
-    bob.onSync(() => new Promise(() => undefined));
-    const roomId = await hs.createRoom({ creator: ALICE, members: [BOB], powerLevels: { state_default: 0 } });
-    await alice.sendStateEvent(roomId, "x", "", {}, { delayMs: 3_600_000 });
-    hs.setFaults({ latencyMs: 10_000, reorder: true });
-    await alice.sendToDevice("m.test", { [BOB]: { BOB: {} } });
-    await alice.sendRoomEvent(roomId, "m.room.message", {});
-    hs.setFaults({ serverErrorRate: 1 });
-    const retrying = alice.sendRoomEvent(roomId, "m.room.message", {}).catch((e: unknown) => e);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(hs.stats.retries).toBeGreaterThan(0);
-    expect(timerHandles()).toBeGreaterThan(baseline);
-    await hs.close();
-    expect(await retrying).toBeInstanceOf(MatrixPortError);
-    expect(timerHandles()).toBe(baseline);
+  it("leaves no handle behind: a process with latency, retries, listeners and delayed events in flight exits", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "local-hs-"));
+    const script = join(dir, "exit-check.mts");
+    const kit = pathToFileURL(join(import.meta.dirname, "index.ts")).href;
+    writeFileSync(
+      script,
+      `import { LocalHomeserver } from ${JSON.stringify(kit)};
+const hs = new LocalHomeserver({ maxAttempts: 10 });
+const alice = hs.createClient("@alice:local", "ALICE");
+const bob = hs.createClient("@bob:local", "BOB");
+bob.onSync(() => new Promise(() => undefined));
+const roomId = await hs.createRoom({ creator: "@alice:local", members: ["@bob:local"], powerLevels: { state_default: 0 } });
+await alice.sendStateEvent(roomId, "x", "", {}, { delayMs: 3_600_000 });
+hs.setFaults({ latencyMs: 60_000, reorder: true });
+await alice.sendToDevice("m.test", { "@bob:local": { BOB: {} } });
+await alice.sendRoomEvent(roomId, "m.room.message", {});
+hs.setFaults({ serverErrorRate: 1 });
+const retrying = alice.sendRoomEvent(roomId, "m.room.message", {}).catch((e) => e.message);
+await new Promise((resolve) => setTimeout(resolve, 20));
+if (hs.stats.retries === 0) throw new Error("expected retries in flight");
+await hs.close();
+console.log("closed:", await retrying);
+`,
+    );
+    const started = Date.now();
+    const result = await new Promise<{ code: number | null; out: string; timedOut: boolean }>((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: process.cwd() });
+      let out = "";
+      child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      const killer = setTimeout(() => {
+        child.kill("SIGKILL");
+        resolve({ code: null, out, timedOut: true });
+      }, 8_000);
+      child.on("exit", (code) => {
+        clearTimeout(killer);
+        resolve({ code, out, timedOut: false });
+      });
+    });
+    rmSync(dir, { recursive: true, force: true });
+    expect(result.timedOut, result.out).toBe(false);
+    expect(result.code, result.out).toBe(0);
+    expect(result.out).toContain("closed: LocalHomeserver is closed");
+    expect(Date.now() - started).toBeLessThan(8_000);
   });
 });

@@ -259,7 +259,7 @@ describe("LocalHomeserver redactions and relations", () => {
     const { eventId: aliceMsg } = await alice.sendRoomEvent(roomId, "m.room.message", { body: "a" });
     const { eventId: bobState } = await bob.sendStateEvent(roomId, "s", BOB, { secret: 1 });
     expect(await rejection(bob.redactEvent(roomId, aliceMsg))).toMatchObject({ httpStatus: 403 });
-    const { eventId: redaction } = await alice.redactEvent(roomId, bobState, { reason: "cleanup" });
+    const { eventId: redaction } = await alice.redactEvent(roomId, bobState!, { reason: "cleanup" });
     expect(redaction).toMatch(/^\$/);
     expect(hs.getRoomState(roomId).find((e) => e.type === "s")?.content).toEqual({});
     const entry = hs.transcript().find((e) => e.eventId === redaction);

@@ -97,7 +97,7 @@ describe("LocalHomeserver to-device", () => {
     expect(new Set(bodies).size).toBe(2);
   });
 
-  it("canEncryptToDevice: any existing device except your own; configurable per device", async () => {
+  it("canEncryptToDevice: any existing device except your own; configurable per device", () => {
     hs = new LocalHomeserver();
     const alice = hs.createClient(ALICE, "ALICE");
     hs.createClient(ALICE, "ALICE2");

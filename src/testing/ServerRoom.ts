@@ -93,7 +93,7 @@ export class ServerRoom {
     return this.membership(userId) === "join";
   }
 
-  /** Joined users, in the order they joined. */
+  /** Joined users, in the order of their membership state events. */
   public joinedMembers(): string[] {
     return this.stateEvents()
       .filter((event) => event.type === "m.room.member" && event.content.membership === "join")

@@ -70,11 +70,6 @@ export class SyncDispatcher {
     return [...this.#subscriptions].every((subscription) => subscription.queued === 0);
   }
 
-  /** Resolves when every batch queued so far has been handled by its listener. */
-  public async settled(): Promise<void> {
-    await Promise.all([...this.#subscriptions].map((subscription) => subscription.chain));
-  }
-
   /** Stops every delivery, including batches already queued. */
   public close(): void {
     this.#closed = true;

@@ -77,6 +77,23 @@ describe("captureEvents", () => {
     expect(capture.events).toHaveLength(0);
   });
 
+  it("works with any emitter that has on() → unsubscribe, given its event map", async () => {
+    const listeners = new Set<(n: number) => void>();
+    const plain = {
+      on: (_event: "tick", listener: (n: number) => void): (() => void) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    };
+    const capture = captureEvents<{ tick: (n: number) => void }>(plain, ["tick"]);
+    for (const listener of listeners) {
+      listener(7);
+    }
+    await expect(capture.next("tick")).resolves.toEqual([7]);
+    capture.stop();
+    expect(listeners.size).toBe(0);
+  });
+
   it("clear() forgets what was captured", () => {
     const demo = new Demo();
     const capture = captureEvents(demo, ["ping"]);

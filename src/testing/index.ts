@@ -7,7 +7,14 @@
 export { LocalHomeserver } from "./LocalHomeserver.js";
 export { ManualClock, MANUAL_CLOCK_START } from "./ManualClock.js";
 export { waitFor, captureEvents } from "./helpers.js";
-export type { WaitForOptions, Subscribable, EventArgs, CapturedEvent, EventCapture } from "./helpers.js";
+export type {
+  WaitForOptions,
+  Subscribable,
+  EventArgs,
+  EventsOf,
+  CapturedEvent,
+  EventCapture,
+} from "./helpers.js";
 export type {
   LocalHomeserverOptions,
   CreateRoomOptions,

@@ -2,7 +2,7 @@ import type { CallSession, CallSessionInit } from "../call/CallSession.js";
 import { resolveGlare } from "../call/glare.js";
 import { callTypeOfInvite } from "../call/sdp.js";
 import { buildHangupContent, readStreamMetadata, type StreamMetadata } from "../call/signalling.js";
-import { CallDirection, CallErrorCode, callErrorCodeFromWire } from "../call/types.js";
+import { CallDirection, CallErrorCode, CallState, callErrorCodeFromWire } from "../call/types.js";
 import type { Clock } from "../core/Clock.js";
 import type { Logger } from "../core/Logger.js";
 import type { RandomSource } from "../core/random.js";
@@ -92,7 +92,10 @@ export class RoomCallRouter {
     }
     if (event.sender === client.userId && call.remoteUserId !== client.userId) {
       // Another device of ours answered or rejected a call that rings here.
-      if ((parsed.type === CallEventType.Answer || parsed.type === CallEventType.Reject) && call.direction === CallDirection.Incoming) {
+      if (
+        (parsed.type === CallEventType.Answer || parsed.type === CallEventType.Reject) &&
+        call.direction === CallDirection.Incoming
+      ) {
         call.handleAnsweredElsewhere();
       }
       return;
@@ -113,7 +116,11 @@ export class RoomCallRouter {
       case CallEventType.Invite:
         return;
       case CallEventType.Answer:
-        await call.handleAnswer(parsed.content.party_id, parsed.content.answer, toStreamMetadata(readStreamMetadata(parsed.content)));
+        await call.handleAnswer(
+          parsed.content.party_id,
+          parsed.content.answer,
+          toStreamMetadata(readStreamMetadata(parsed.content)),
+        );
         return;
       case CallEventType.Candidates:
         await call.handleCandidates(parsed.content.party_id, parsed.content.candidates);
@@ -128,7 +135,10 @@ export class RoomCallRouter {
         call.handleHangup(callErrorCodeFromWire(parsed.content.reason));
         return;
       case CallEventType.Negotiate:
-        await call.handleNegotiate(parsed.content.description, toStreamMetadata(readStreamMetadata(parsed.content)));
+        await call.handleNegotiate(
+          parsed.content.description,
+          toStreamMetadata(readStreamMetadata(parsed.content)),
+        );
         return;
       case CallEventType.SdpStreamMetadataChanged: {
         const metadata = toStreamMetadata(readStreamMetadata(parsed.content));
@@ -175,7 +185,9 @@ export class RoomCallRouter {
     }
     const existing = this.#deps.outgoingByRoom.get(event.roomId);
     const competing =
-      existing && (existing.remoteUserId === undefined || existing.remoteUserId === event.sender) ? existing : undefined;
+      existing && (existing.remoteUserId === undefined || existing.remoteUserId === event.sender)
+        ? existing
+        : undefined;
     const decision = resolveGlare(
       competing ? { callId: competing.callId, inviteSent: competing.inviteOnTheWire } : undefined,
       content.call_id,
@@ -188,13 +200,16 @@ export class RoomCallRouter {
     }
     const call = this.#deps.createCall(init, event.roomId);
     if (decision === "keep_incoming" && competing) {
-      this.#log.info("glare: the incoming call survives", { ours: competing.callId, theirs: content.call_id });
+      this.#log.info("glare: the incoming call survives", {
+        ours: competing.callId,
+        theirs: content.call_id,
+      });
       void competing.replaceWith(call);
     }
     await this.#safe(() => delegate.playRingtone?.());
     await this.#safe(() => delegate.registerListeners?.(call));
     await call.initWithInvite(content.offer, metadata);
-    if (call.state === "ringing") {
+    if (call.state === CallState.Ringing) {
       await this.#safe(() => delegate.handleNewCall?.(call));
       this.#deps.emitIncoming(call);
     }
@@ -220,7 +235,7 @@ export class RoomCallRouter {
     }
   }
 
-  async #safe(fn: () => void | Promise<void> | undefined): Promise<void> {
+  async #safe(fn: () => unknown): Promise<void> {
     try {
       await fn();
     } catch (error) {
@@ -239,7 +254,12 @@ function canHandleNewCall(delegate: WebRTCDelegate): boolean {
 
 /** Keeps the entries with a purpose we understand (`m.usermedia`, `m.screenshare`). */
 export function toStreamMetadata(
-  metadata: Record<string, { purpose: string; audio_muted?: boolean | undefined; video_muted?: boolean | undefined }> | undefined,
+  metadata:
+    | Record<
+        string,
+        { purpose: string; audio_muted?: boolean | undefined; video_muted?: boolean | undefined }
+      >
+    | undefined,
 ): StreamMetadata | undefined {
   if (metadata === undefined) {
     return undefined;
@@ -247,7 +267,11 @@ export function toStreamMetadata(
   const out: StreamMetadata = {};
   for (const [id, entry] of Object.entries(metadata)) {
     if (entry.purpose === "m.usermedia" || entry.purpose === "m.screenshare") {
-      out[id] = { purpose: entry.purpose, audio_muted: entry.audio_muted ?? false, video_muted: entry.video_muted ?? false };
+      out[id] = {
+        purpose: entry.purpose,
+        audio_muted: entry.audio_muted ?? false,
+        video_muted: entry.video_muted ?? false,
+      };
     }
   }
   return out;

@@ -22,7 +22,9 @@ describe("TurnCache", () => {
   });
 
   it("maps the answer to RTCIceServer and shares one request between concurrent callers", async () => {
-    const { port, getTurnServers } = portWith([{ uris: ["turn:a", "turns:b"], username: "u", password: "p", ttl: 100 }]);
+    const { port, getTurnServers } = portWith([
+      { uris: ["turn:a", "turns:b"], username: "u", password: "p", ttl: 100 },
+    ]);
     const cache = new TurnCache(port, systemClock, silentLogger, () => false);
     const [a, b] = await Promise.all([cache.get(), cache.get()]);
     expect(a).toEqual([{ urls: ["turn:a", "turns:b"], username: "u", credential: "p" }]);

@@ -42,6 +42,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
   readonly #router: RoomCallRouter;
   readonly #unsubscribeSync: () => void;
   readonly #previousDeviceChange: ((event: Event) => unknown) | null | undefined;
+  readonly #deviceChangeHandler: (event: Event) => void;
   #disposed = false;
 
   /**
@@ -80,11 +81,15 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
       },
     });
     this.#unsubscribeSync = client.onSync((batch) => this.#onSync(batch));
+    // Chain onto whatever handler is there (the app's, or another VoIP's) and restore it on dispose.
     this.#previousDeviceChange = delegate.mediaDevices.ondevicechange;
-    delegate.mediaDevices.ondevicechange = (event: Event) => {
+    this.#deviceChangeHandler = (event: Event) => {
       this.#previousDeviceChange?.(event);
-      void this.#onDeviceChange();
+      if (!this.#disposed) {
+        void this.#onDeviceChange();
+      }
     };
+    delegate.mediaDevices.ondevicechange = this.#deviceChangeHandler;
   }
 
   /** Live 1:1 calls and mesh legs, keyed `${roomId}:${callId}`; ended calls are removed. */
@@ -103,10 +108,15 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
    * @throws {VoipError} `invalid_argument` for an unknown room or bad user id; `user_media_failed` when no media
    *   could be acquired (the call has then ended).
    */
-  public async inviteToCall(roomId: string, type: CallType, userId: string, deviceId?: string): Promise<CallSession> {
+  public async inviteToCall(
+    roomId: string,
+    type: CallType,
+    userId: string,
+    deviceId?: string,
+  ): Promise<CallSession> {
     this.#assertAlive();
     if (typeof userId !== "string" || !userId.startsWith("@") || !userId.includes(":")) {
-      throw new VoipError(VoipErrorCode.InvalidArgument, `not a Matrix user id: ${String(userId)}`);
+      throw new VoipError(VoipErrorCode.InvalidArgument, `not a Matrix user id: ${JSON.stringify(userId)}`);
     }
     const room = this.#client.getRoom(roomId);
     if (room?.myMembership !== "join") {
@@ -146,7 +156,14 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     scope = "m.room",
     opts: { preShareKey?: boolean } = {},
   ): Promise<GroupCallSession> {
-    void [groupCallId, roomId, backend, application, scope, opts];
+    this.#log.debug("fetchOrCreateGroupCall is not implemented yet", {
+      groupCallId,
+      roomId,
+      backend,
+      application,
+      scope,
+      opts,
+    });
     return Promise.reject(new VoipError(VoipErrorCode.NotSupported, "group calls are not implemented yet"));
   }
 
@@ -169,7 +186,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
    * @throws {VoipError} `not_supported`
    */
   public enableGroupCalls(roomId: string): Promise<void> {
-    void roomId;
+    this.#log.debug("enableGroupCalls is not implemented yet", { roomId });
     return Promise.reject(new VoipError(VoipErrorCode.NotSupported, "group calls are not implemented yet"));
   }
 
@@ -181,8 +198,12 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     this.#disposed = true;
     this.#unsubscribeSync();
     this.#turn.dispose();
-    this.#delegate.mediaDevices.ondevicechange = this.#previousDeviceChange ?? null;
-    await Promise.all([...this.#calls.values()].map((call) => call.hangup({ reason: CallErrorCode.UserHangup })));
+    if (this.#delegate.mediaDevices.ondevicechange === this.#deviceChangeHandler) {
+      this.#delegate.mediaDevices.ondevicechange = this.#previousDeviceChange ?? null;
+    }
+    await Promise.all(
+      [...this.#calls.values()].map((call) => call.hangup({ reason: CallErrorCode.UserHangup })),
+    );
     this.#calls.clear();
     this.#outgoingByRoom.clear();
     this.removeAllListeners();
@@ -194,7 +215,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     }
   }
 
-  async #callDelegate(fn: () => void | Promise<void> | undefined): Promise<void> {
+  async #callDelegate(fn: () => unknown): Promise<void> {
     try {
       await fn();
     } catch (error) {
@@ -206,7 +227,9 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     const clock = this.#options.clock ?? systemClock;
     const transport: SignallingTransport = {
       send: (type, content) =>
-        sendWithRetry(clock, this.#log, () => this.#client.sendRoomEvent(roomId, type, content)).then(() => undefined),
+        sendWithRetry(clock, this.#log, () => this.#client.sendRoomEvent(roomId, type, content)).then(
+          () => undefined,
+        ),
     };
     const ctx: CallContext = {
       client: this.#client,
@@ -283,12 +306,18 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
         try {
           await this.#router.handleRoomEvent(event);
         } catch (error) {
-          this.#log.error("handling a call event failed", { type: event.type, eventId: event.eventId, error });
+          this.#log.error("handling a call event failed", {
+            type: event.type,
+            eventId: event.eventId,
+            error,
+          });
         }
       }
     }
     if (batch.toDevice.length > 0) {
-      this.#log.debug("to-device call events are not handled yet (group calls)", { count: batch.toDevice.length });
+      this.#log.debug("to-device call events are not handled yet (group calls)", {
+        count: batch.toDevice.length,
+      });
     }
   }
 

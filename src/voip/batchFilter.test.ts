@@ -4,7 +4,12 @@ import { filterCallBatch } from "./batchFilter.js";
 
 const NOW = 1_700_000_000_000;
 let n = 0;
-function ev(type: string, callId: string, extra: Partial<RoomEvent> = {}, content: Record<string, unknown> = {}): RoomEvent {
+function ev(
+  type: string,
+  callId: string,
+  extra: Partial<RoomEvent> = {},
+  content: Record<string, unknown> = {},
+): RoomEvent {
   return {
     eventId: `$e${++n}`,
     roomId: "!r:local",
@@ -36,7 +41,11 @@ describe("filterCallBatch", () => {
   });
 
   it("drops only the invite of a call answered in the same batch, keeping its candidates", () => {
-    const events = [ev("m.call.invite", "c1", {}, { lifetime: 60000 }), ev("m.call.candidates", "c1"), ev("m.call.answer", "c1")];
+    const events = [
+      ev("m.call.invite", "c1", {}, { lifetime: 60000 }),
+      ev("m.call.candidates", "c1"),
+      ev("m.call.answer", "c1"),
+    ];
     const { kept, dropped } = filterCallBatch(events, NOW, 60000);
     expect(kept.map((e) => e.type)).toEqual(["m.call.candidates", "m.call.answer"]);
     expect(dropped.map((d) => d.why)).toEqual(["answered_in_batch"]);

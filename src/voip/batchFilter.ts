@@ -2,11 +2,7 @@ import type { RoomEvent } from "../matrix/MatrixClientPort.js";
 import { CallEventType, normalizeCallEventType } from "../matrix/eventTypes.js";
 
 /** Types that end a call (or settle who answered it), reference §4 `callEndedEventTypes`. */
-const ENDING_TYPES = new Set<string>([
-  CallEventType.Hangup,
-  CallEventType.Reject,
-  CallEventType.Replaces,
-]);
+const ENDING_TYPES = new Set<string>([CallEventType.Hangup, CallEventType.Reject, CallEventType.Replaces]);
 
 /** Types that are pointless for a call that ended in the same batch (reference `omitWhenCallEndedTypes`). */
 const OMIT_WHEN_ENDED = new Set<string>([
@@ -24,7 +20,9 @@ export interface DroppedEvent {
 
 function field(event: RoomEvent, name: string): unknown {
   const content: unknown = event.content;
-  return typeof content === "object" && content !== null ? (content as Record<string, unknown>)[name] : undefined;
+  return typeof content === "object" && content !== null
+    ? (content as Record<string, unknown>)[name]
+    : undefined;
 }
 
 function callIdOf(event: RoomEvent): string | undefined {

@@ -6,7 +6,12 @@ import type { Logger } from "../core/Logger.js";
  * Runs `send`, retrying when the server rate-limits us (429, after its `retry_after_ms`, at least 500 ms) up to
  * `maxTries` times. Transport errors are the port's to retry (it owns transaction ids); other errors reject.
  */
-export async function sendWithRetry<T>(clock: Clock, log: Logger, send: () => Promise<T>, maxTries = 4): Promise<T> {
+export async function sendWithRetry<T>(
+  clock: Clock,
+  log: Logger,
+  send: () => Promise<T>,
+  maxTries = 4,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await send();

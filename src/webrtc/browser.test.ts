@@ -10,8 +10,17 @@ class FakePeerConnection {
   }
 }
 
-function fakeMediaDevices(): MediaDevices {
-  return { getUserMedia: vi.fn(), ondevicechange: null } as unknown as MediaDevices;
+/** A stand-in for `navigator.mediaDevices`: an EventTarget whose getUserMedia records its `this`. */
+function fakeMediaDevices(): MediaDevices & { calledOn: unknown[] } {
+  const calledOn: unknown[] = [];
+  return Object.assign(new EventTarget(), {
+    calledOn,
+    ondevicechange: null,
+    getUserMedia(this: unknown, constraints: MediaStreamConstraints) {
+      calledOn.push(this);
+      return Promise.resolve({ constraints } as unknown as MediaStream);
+    },
+  }) as unknown as MediaDevices & { calledOn: unknown[] };
 }
 
 function catchError(fn: () => unknown): unknown {
@@ -59,11 +68,43 @@ describe("createBrowserDelegate", () => {
     vi.stubGlobal("RTCPeerConnection", FakePeerConnection);
     const delegate = createBrowserDelegate();
     expect(delegate.isWeb).toBe(true);
-    expect(delegate.mediaDevices).toBe(devices);
     const config: RTCConfiguration = { iceServers: [{ urls: "stun:example.org" }] };
     const pc = await delegate.createPeerConnection(config);
     expect(pc).toBeInstanceOf(FakePeerConnection);
     expect(FakePeerConnection.created).toEqual([config]);
+    const constraints = { audio: true };
+    expect(await delegate.mediaDevices.getUserMedia(constraints)).toEqual({ constraints });
+    expect(devices.calledOn).toEqual([devices]);
+    // This fake browser has no screen capture and no device list: the delegate does not pretend otherwise.
+    expect(delegate.mediaDevices.getDisplayMedia).toBeUndefined();
+    expect(delegate.mediaDevices.enumerateDevices).toBeUndefined();
+  });
+
+  it("gives each delegate its own ondevicechange, leaving the page's handler alone", () => {
+    const devices = fakeMediaDevices();
+    const addListener = vi.spyOn(devices, "addEventListener");
+    const removeListener = vi.spyOn(devices, "removeEventListener");
+    vi.stubGlobal("navigator", { mediaDevices: devices });
+    vi.stubGlobal("RTCPeerConnection", FakePeerConnection);
+    const appHandler = vi.fn();
+    devices.ondevicechange = appHandler;
+    const first = createBrowserDelegate();
+    const second = createBrowserDelegate();
+    const seen: string[] = [];
+    first.mediaDevices.ondevicechange = () => seen.push("first");
+    second.mediaDevices.ondevicechange = () => seen.push("second");
+    expect(devices.ondevicechange).toBe(appHandler);
+
+    devices.dispatchEvent(new Event("devicechange"));
+    expect(seen).toEqual(["first", "second"]);
+
+    // Clearing one (what VoIP.dispose does) detaches its listener and keeps the other.
+    first.mediaDevices.ondevicechange = null;
+    expect(first.mediaDevices.ondevicechange).toBeNull();
+    devices.dispatchEvent(new Event("devicechange"));
+    expect(seen).toEqual(["first", "second", "second"]);
+    expect(addListener).toHaveBeenCalledTimes(2);
+    expect(removeListener).toHaveBeenCalledTimes(1);
   });
 
   it("passes the app's callbacks through and keeps isWeb true", () => {

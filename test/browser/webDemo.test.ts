@@ -14,7 +14,8 @@ import { CallErrorCode, CallState } from "../../src/index.js";
 import { buildWebDemo } from "../../demo/web/build.js";
 import { serveStatic, type StaticServer } from "../../demo/web/staticServer.js";
 
-const CHROMIUM = "/usr/bin/chromium";
+/** The browser to drive: the Debian package by default (see reference/webrtc-runtimes.md §4). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   if (process.env.CI === "true") {
@@ -87,7 +88,7 @@ describe.skipIf(!haveChromium)("web demo in headless Chromium", () => {
     }
   });
 
-  it("calls, shows video both ways, plays DTMF, reflects mute and hold, and hangs up", async () => {
+  it("calls, shows video both ways, plays DTMF, reflects mute, hold and screen sharing, and hangs up", async () => {
     expect(await states()).toMatchObject({ alice: { state: "idle" }, bob: { state: "idle" } });
 
     await page.evaluate(() => window.demo!.call("alice"));

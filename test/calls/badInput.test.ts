@@ -1,7 +1,16 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { CallErrorCode, CallState, CallType, type CallSession, type RoomEvent } from "../../src/index.js";
 import { LocalHomeserver } from "../../src/testing/index.js";
-import { connectedCall, expectMediaFlows, InjectablePort, makePeer, nextIncomingCall, until, untilState, type Peer } from "../helpers/calls.js";
+import {
+  connectedCall,
+  expectMediaFlows,
+  InjectablePort,
+  makePeer,
+  nextIncomingCall,
+  until,
+  untilState,
+  type Peer,
+} from "../helpers/calls.js";
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -11,7 +20,14 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(): Promise<{ hs: LocalHomeserver; roomId: string; alice: Peer; bob: Peer; alicePort: InjectablePort; bobPort: InjectablePort }> {
+async function setup(): Promise<{
+  hs: LocalHomeserver;
+  roomId: string;
+  alice: Peer;
+  bob: Peer;
+  alicePort: InjectablePort;
+  bobPort: InjectablePort;
+}> {
   const hs = new LocalHomeserver();
   const roomId = await hs.createRoom({ creator: "@alice:local", members: ["@bob:local", "@mallory:local"] });
   const alicePort = new InjectablePort(hs.createClient("@alice:local", "ALICE"));
@@ -26,8 +42,23 @@ async function setup(): Promise<{ hs: LocalHomeserver; roomId: string; alice: Pe
 }
 
 let seq = 0;
-function roomEvent(roomId: string, sender: string, type: string, content: unknown, extra: Partial<RoomEvent> = {}): RoomEvent {
-  return { eventId: `$inj${++seq}`, roomId, sender, type, content: content as Record<string, unknown>, originServerTs: Date.now(), unsigned: { age: 0 }, ...extra };
+function roomEvent(
+  roomId: string,
+  sender: string,
+  type: string,
+  content: unknown,
+  extra: Partial<RoomEvent> = {},
+): RoomEvent {
+  return {
+    eventId: `$inj${++seq}`,
+    roomId,
+    sender,
+    type,
+    content: content as Record<string, unknown>,
+    originServerTs: Date.now(),
+    unsigned: { age: 0 },
+    ...extra,
+  };
 }
 
 describe("bad input never touches a live call", () => {
@@ -59,7 +90,10 @@ describe("bad input never touches a live call", () => {
       ["m.call.negotiate", { ...base, description: { type: "bogus", sdp } }],
       ["m.call.negotiate", { ...base, description: { type: "offer" } }],
       ["m.call.sdp_stream_metadata_changed", { ...base }],
-      ["org.matrix.call.sdp_stream_metadata_changed", { ...base, sdp_stream_metadata: { s: { purpose: 1 } } }],
+      [
+        "org.matrix.call.sdp_stream_metadata_changed",
+        { ...base, sdp_stream_metadata: { s: { purpose: 1 } } },
+      ],
       ["m.call.asserted_identity", { ...base }],
       ["org.matrix.call.asserted_identity", { ...base, asserted_identity: "carol" }],
       ["m.call.replaces", { ...base, target_user: "carol" }],
@@ -69,16 +103,49 @@ describe("bad input never touches a live call", () => {
       ["m.call.hangup", "hangup"],
     ];
     await alicePort.inject({
-      rooms: [{ roomId, initial: false, state: [], timeline: malformed.map(([type, content]) => roomEvent(roomId, bob.userId, type, content)) }],
+      rooms: [
+        {
+          roomId,
+          initial: false,
+          state: [],
+          timeline: malformed.map(([type, content]) => roomEvent(roomId, bob.userId, type, content)),
+        },
+      ],
       toDevice: [],
     });
     // Valid content, but for an unknown call, from the wrong sender, or from another party.
-    await bob.client.sendRoomEvent(roomId, "m.call.hangup", { ...base, call_id: "unknown-call", reason: "user_hangup" });
-    await mallory.sendRoomEvent(roomId, "m.call.hangup", { ...base, party_id: aliceParty, reason: "user_hangup" });
+    await bob.client.sendRoomEvent(roomId, "m.call.hangup", {
+      ...base,
+      call_id: "unknown-call",
+      reason: "user_hangup",
+    });
+    await mallory.sendRoomEvent(roomId, "m.call.hangup", {
+      ...base,
+      party_id: aliceParty,
+      reason: "user_hangup",
+    });
     await mallory.sendRoomEvent(roomId, "m.call.hangup", { ...base, reason: "user_hangup" });
-    await bob.client.sendRoomEvent(roomId, "m.call.hangup", { ...base, party_id: "another-party", reason: "user_hangup" });
+    await bob.client.sendRoomEvent(roomId, "m.call.hangup", {
+      ...base,
+      party_id: "another-party",
+      reason: "user_hangup",
+    });
     await bobPort.inject({
-      rooms: [{ roomId, initial: false, state: [], timeline: [roomEvent(roomId, "@mallory:local", "m.call.select_answer", { call_id: callId, party_id: aliceParty, version: "1", selected_party_id: "not-bob" })] }],
+      rooms: [
+        {
+          roomId,
+          initial: false,
+          state: [],
+          timeline: [
+            roomEvent(roomId, "@mallory:local", "m.call.select_answer", {
+              call_id: callId,
+              party_id: aliceParty,
+              version: "1",
+              selected_party_id: "not-bob",
+            }),
+          ],
+        },
+      ],
       toDevice: [],
     });
     await hs.flush();
@@ -102,7 +169,13 @@ describe("bad input never touches a live call", () => {
     const { roomId, bob, bobPort, alice } = env;
     let rang: CallSession[] = [];
     bob.voip.on("incomingCall", (c) => rang.push(c));
-    const invite = (callId: string) => ({ call_id: callId, party_id: "P", version: "1", lifetime: 60000, offer: { type: "offer", sdp: "v=0\r\n" } });
+    const invite = (callId: string) => ({
+      call_id: callId,
+      party_id: "P",
+      version: "1",
+      lifetime: 60000,
+      offer: { type: "offer", sdp: "v=0\r\n" },
+    });
     await bobPort.inject({
       rooms: [
         {
@@ -110,7 +183,10 @@ describe("bad input never touches a live call", () => {
           initial: false,
           state: [],
           timeline: [
-            roomEvent(roomId, alice.userId, "m.call.invite", invite("ancient"), { originServerTs: -1_000, unsigned: {} }),
+            roomEvent(roomId, alice.userId, "m.call.invite", invite("ancient"), {
+              originServerTs: -1_000,
+              unsigned: {},
+            }),
             roomEvent(roomId, alice.userId, "m.call.invite", invite("aged"), { unsigned: { age: 60_001 } }),
           ],
         },
@@ -178,7 +254,7 @@ describe("bad input never touches a live call", () => {
 
   it("surfaces m.call.asserted_identity and m.call.replaces as typed events (D12)", async () => {
     const env = await setup();
-    const { roomId, alice, bob } = env;
+    const { roomId, bob } = env;
     const { outgoing } = await connectedCall(env, CallType.Voice);
     const identities: unknown[] = [];
     const replaces: unknown[] = [];
@@ -197,8 +273,11 @@ describe("bad input never touches a live call", () => {
     });
     await until(() => identities.length === 1 && replaces.length === 1, "typed events");
     expect(identities[0]).toMatchObject({ id: "@carol:local", display_name: "Carol" });
-    expect(replaces[0]).toMatchObject({ replacement_id: "next-call", create_call: "next-call", target_user: { id: "@carol:local" } });
+    expect(replaces[0]).toMatchObject({
+      replacement_id: "next-call",
+      create_call: "next-call",
+      target_user: { id: "@carol:local" },
+    });
     expect(outgoing.state).toBe(CallState.Connected);
-    void alice;
   });
 });

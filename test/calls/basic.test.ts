@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { CallErrorCode, CallState, CallType } from "../../src/index.js";
-import { connectedCall, expectMediaFlows, nextIncomingCall, recordStates, twoPeers, until, untilState } from "../helpers/calls.js";
+import {
+  connectedCall,
+  expectMediaFlows,
+  nextIncomingCall,
+  recordStates,
+  twoPeers,
+  until,
+  untilState,
+} from "../helpers/calls.js";
 
 type Env = Awaited<ReturnType<typeof twoPeers>>;
 let env: Env | undefined;
@@ -50,7 +58,12 @@ describe("1:1 call over LocalHomeserver with real WebRTC", () => {
     const hangups = hs.transcript().filter((e) => e.type === "m.call.hangup");
     expect(hangups).toHaveLength(1);
     expect(hangups[0]).toMatchObject({ kind: "room", sender: alice.userId, roomId });
-    expect(hangups[0]!.content).toEqual({ call_id: outgoing.callId, party_id: alice.voip.sessionId, version: "1", reason: "user_hangup" });
+    expect(hangups[0]!.content).toEqual({
+      call_id: outgoing.callId,
+      party_id: alice.voip.sessionId,
+      version: "1",
+      reason: "user_hangup",
+    });
 
     // The select_answer names bob's party.
     const select = hs.transcript().find((e) => e.type === "m.call.select_answer");
@@ -74,7 +87,12 @@ describe("1:1 call over LocalHomeserver with real WebRTC", () => {
       `handleNewCall:${id}`,
       `handleCallEnded:${id}`,
     ]);
-    expect(bob.callbacks.slice(0, 4)).toEqual(["playRingtone", `registerListeners:${id}`, `handleNewCall:${id}`, "stopRingtone"]);
+    expect(bob.callbacks.slice(0, 4)).toEqual([
+      "playRingtone",
+      `registerListeners:${id}`,
+      `handleNewCall:${id}`,
+      "stopRingtone",
+    ]);
     expect(bob.callbacks).toContain(`handleCallEnded:${id}`);
     expect(bob.callbacks.some((c) => c.startsWith("handleMissedCall"))).toBe(false);
   });

@@ -27,7 +27,12 @@ describe("busy, missed calls and timeouts", () => {
     expect(outgoing.hangupReason).toBe(CallErrorCode.UserBusy);
     const busy = hs.transcript().find((e) => e.type === "m.call.hangup");
     expect(busy).toMatchObject({ sender: bob.userId });
-    expect(busy?.content).toEqual({ call_id: outgoing.callId, party_id: bob.voip.sessionId, version: "1", reason: "user_busy" });
+    expect(busy?.content).toEqual({
+      call_id: outgoing.callId,
+      party_id: bob.voip.sessionId,
+      version: "1",
+      reason: "user_busy",
+    });
     await until(() => missed.length === 1, "missed call");
     expect(missed[0]!.callId).toBe(outgoing.callId);
     expect(missed[0]!.hangupReason).toBe(CallErrorCode.UserBusy);

@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { CallErrorCode, CallState, CallType } from "../../src/index.js";
 import { LocalHomeserver } from "../../src/testing/index.js";
-import { expectMediaFlows, makePeer, nextIncomingCall, until, untilState, type Peer } from "../helpers/calls.js";
+import {
+  expectMediaFlows,
+  makePeer,
+  nextIncomingCall,
+  until,
+  untilState,
+  type Peer,
+} from "../helpers/calls.js";
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -11,7 +18,9 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(devices: [string, string][]): Promise<{ hs: LocalHomeserver; roomId: string; peers: Peer[] }> {
+async function setup(
+  devices: [string, string][],
+): Promise<{ hs: LocalHomeserver; roomId: string; peers: Peer[] }> {
   const hs = new LocalHomeserver();
   const users = [...new Set(devices.map(([u]) => u))];
   const roomId = await hs.createRoom({ creator: users[0]!, members: users.slice(1) });
@@ -66,7 +75,11 @@ describe("devices", () => {
     const call = await onLaptop;
     expect(call.remoteDeviceId).toBe("ALICE");
     const invite = hs.transcript().find((e) => e.type === "m.call.invite");
-    expect(invite?.content).toMatchObject({ invitee: "@bob:local", invitee_device_id: "LAPTOP", device_id: "ALICE" });
+    expect(invite?.content).toMatchObject({
+      invitee: "@bob:local",
+      invitee_device_id: "LAPTOP",
+      device_id: "ALICE",
+    });
     await call.answer();
     await untilState(outgoing, CallState.Connected);
     await new Promise((r) => setTimeout(r, 100));

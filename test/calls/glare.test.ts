@@ -59,7 +59,9 @@ async function bothInvite(
   const secondCall = await b.voip.inviteToCall(env.roomId, CallType.Voice, a.userId);
   await until(() => invitesOnWire(env.hs).length === 2, "second invite on the wire");
   env.hs.setFaults({ latencyMs: 0 });
-  return first === "alice" ? { aliceCall: firstCall, bobCall: secondCall } : { aliceCall: secondCall, bobCall: firstCall };
+  return first === "alice"
+    ? { aliceCall: firstCall, bobCall: secondCall }
+    : { aliceCall: secondCall, bobCall: firstCall };
 }
 
 describe("glare (PROTOCOL D6)", () => {
@@ -87,7 +89,9 @@ describe("glare (PROTOCOL D6)", () => {
       expect([...alice.voip.calls.values()]).toEqual([aliceCall]);
       expect([...bob.voip.calls.values()]).toEqual([survivorAtBob]);
       // The loser is hung up with "replaced" on the wire, by both sides.
-      const replacedHangups = hs.transcript().filter((e) => e.type === "m.call.hangup" && e.content.reason === "replaced");
+      const replacedHangups = hs
+        .transcript()
+        .filter((e) => e.type === "m.call.hangup" && e.content.reason === "replaced");
       expect(replacedHangups.every((e) => e.content.call_id === bobCall.callId)).toBe(true);
       expect(replacedHangups.length).toBeGreaterThanOrEqual(1);
 

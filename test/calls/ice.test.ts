@@ -12,7 +12,10 @@ afterEach(async () => {
 const ufrag = (sdp: unknown): string | undefined => /a=ice-ufrag:(\S+)/.exec(String(sdp))?.[1];
 
 /** Wraps a peer's createPeerConnection to record configs and keep the connections. */
-function recordPeerConnections(peer: Env["alice"]): { configs: RTCConfiguration[]; pcs: RTCPeerConnection[] } {
+function recordPeerConnections(peer: Env["alice"]): {
+  configs: RTCConfiguration[];
+  pcs: RTCPeerConnection[];
+} {
   const configs: RTCConfiguration[] = [];
   const pcs: RTCPeerConnection[] = [];
   const create = peer.delegate.createPeerConnection.bind(peer.delegate);
@@ -32,12 +35,20 @@ describe("ICE", () => {
     const invite = env.hs.transcript().find((e) => e.type === "m.call.invite");
     const before = ufrag((invite?.content.offer as { sdp: string }).sdp);
     await outgoing.restartIce();
-    await until(() => env!.hs.transcript().some((e) => e.type === "m.call.negotiate" && e.sender === env!.alice.userId), "negotiate offer");
-    const negotiate = env.hs.transcript().find((e) => e.type === "m.call.negotiate" && e.sender === env!.alice.userId);
+    await until(
+      () => env!.hs.transcript().some((e) => e.type === "m.call.negotiate" && e.sender === env!.alice.userId),
+      "negotiate offer",
+    );
+    const negotiate = env.hs
+      .transcript()
+      .find((e) => e.type === "m.call.negotiate" && e.sender === env!.alice.userId);
     const description = negotiate?.content.description as { type: string; sdp: string };
     expect(description.type).toBe("offer");
     expect(ufrag(description.sdp)).not.toBe(before);
-    await until(() => env!.hs.transcript().some((e) => e.type === "m.call.negotiate" && e.sender === env!.bob.userId), "negotiate answer");
+    await until(
+      () => env!.hs.transcript().some((e) => e.type === "m.call.negotiate" && e.sender === env!.bob.userId),
+      "negotiate answer",
+    );
     await expectMediaFlows(incoming);
     await expectMediaFlows(outgoing);
     expect(outgoing.state).toBe(CallState.Connected);
@@ -47,7 +58,7 @@ describe("ICE", () => {
   it("restarts ICE up to 3 times when it fails, then hangs up with ice_failed", async () => {
     env = await twoPeers();
     // A peer-connection wrapper that can be told to report "failed" whatever really happens.
-    let forced: RTCIceConnectionState | undefined;
+    let forced = undefined as RTCIceConnectionState | undefined;
     let restarts = 0;
     let real: RTCPeerConnection | undefined;
     const create = env.alice.delegate.createPeerConnection.bind(env.alice.delegate);
@@ -86,7 +97,12 @@ describe("ICE", () => {
   });
 
   it("trickles candidates in m.call.candidates batches when the SDP leaves before gathering", async () => {
-    const timeouts = { iceGatheringDelayMs: 0, answerDelayMs: 0, candidateBatchIncomingMs: 50, candidateBatchOutgoingMs: 50 };
+    const timeouts = {
+      iceGatheringDelayMs: 0,
+      answerDelayMs: 0,
+      candidateBatchIncomingMs: 50,
+      candidateBatchOutgoingMs: 50,
+    };
     env = await twoPeers({ alice: { voip: { timeouts } }, bob: { voip: { timeouts } } });
     env.hs.setTurnServers(undefined);
     const { outgoing, incoming } = await connectedCall(env, CallType.Voice);
@@ -96,7 +112,11 @@ describe("ICE", () => {
     await until(() => sentBy(env!.alice.userId) && sentBy(env!.bob.userId), "candidates from both sides");
     const batches = env.hs.transcript().filter((e) => e.type === "m.call.candidates");
     for (const batch of batches) {
-      const candidates = batch.content.candidates as { candidate: string; sdpMid: string; sdpMLineIndex: number }[];
+      const candidates = batch.content.candidates as {
+        candidate: string;
+        sdpMid: string;
+        sdpMLineIndex: number;
+      }[];
       expect(candidates.length).toBeGreaterThan(0);
       for (const c of candidates) {
         expect(c.candidate).toMatch(/^candidate:/);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { CallType, isVoipError, type WrappedMediaStream } from "../../src/index.js";
+import { CallType, isVoipError, VoipErrorCode, type WrappedMediaStream } from "../../src/index.js";
 import { probeRemoteMedia } from "../../src/node/index.js";
 import { connectedCall, expectMediaFlows, twoPeers, until } from "../helpers/calls.js";
 
@@ -69,7 +69,10 @@ describe("in-call media controls", () => {
     await outgoing.setLocalVideoMuted(false);
     expect(outgoing.type).toBe(CallType.Video);
     expect(outgoing.isLocalVideoMuted()).toBe(false);
-    await until(() => (incoming.remoteUserMediaStream?.mediaStream.getVideoTracks().length ?? 0) > 0, "remote video track");
+    await until(
+      () => (incoming.remoteUserMediaStream?.mediaStream.getVideoTracks().length ?? 0) > 0,
+      "remote video track",
+    );
     await until(() => incoming.remoteUserMediaStream?.videoMuted === false, "remote video unmuted");
     await expectMediaFlows(incoming, { audio: true, video: true });
   });
@@ -109,7 +112,7 @@ describe("in-call media controls", () => {
     outgoing.on("error", (e) => errors.push(e));
     expect(await outgoing.setScreensharingEnabled(true)).toBe(false);
     expect(errors).toHaveLength(1);
-    expect(isVoipError(errors[0], "user_media_failed")).toBe(true);
+    expect(isVoipError(errors[0], VoipErrorCode.UserMediaFailed)).toBe(true);
     expect(outgoing.state).toBe("connected");
   });
 
@@ -135,5 +138,19 @@ describe("in-call media controls", () => {
       return now.length === 2 && now.every((id) => !before.includes(id));
     }, "tracks replaced");
     await expectMediaFlows(incoming);
+  });
+});
+
+describe("DTMF outside a connected call", () => {
+  it("throws invalid_state before the call connects and after it ends", async () => {
+    env = await twoPeers();
+    const outgoing = await env.alice.voip.inviteToCall(env.roomId, CallType.Voice, env.bob.userId);
+    expect(() => {
+      outgoing.sendDTMF("1");
+    }).toThrow(expect.objectContaining({ code: "invalid_state" }) as Error);
+    await outgoing.hangup();
+    expect(() => {
+      outgoing.sendDTMF("1");
+    }).toThrow(expect.objectContaining({ code: "invalid_state" }) as Error);
   });
 });

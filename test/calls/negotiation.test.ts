@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { CallState, CallType, isVoipError, type Logger } from "../../src/index.js";
+import { CallState, CallType, isVoipError, VoipErrorCode, type Logger } from "../../src/index.js";
 import { connectedCall, expectMediaFlows, twoPeers, until } from "../helpers/calls.js";
 
 type Env = Awaited<ReturnType<typeof twoPeers>>;
@@ -23,7 +23,8 @@ describe("negotiation", () => {
     const { outgoing, incoming } = await connectedCall(env, CallType.Video);
     await Promise.all([outgoing.setScreensharingEnabled(true), incoming.setScreensharingEnabled(true)]);
     await until(
-      () => outgoing.remoteScreenSharingStream !== undefined && incoming.remoteScreenSharingStream !== undefined,
+      () =>
+        outgoing.remoteScreenSharingStream !== undefined && incoming.remoteScreenSharingStream !== undefined,
       "both screenshares arrive",
       10_000,
     );
@@ -46,7 +47,7 @@ describe("negotiation", () => {
     } catch (error) {
       caught = error;
     }
-    expect(isVoipError(caught, "user_media_failed")).toBe(true);
+    expect(isVoipError(caught, VoipErrorCode.UserMediaFailed)).toBe(true);
     expect(env.alice.voip.calls.size).toBe(0);
     expect(ended).toEqual(["user_media_failed"]);
     expect(env.hs.transcript().some((e) => e.type === "m.call.invite")).toBe(false);
@@ -54,7 +55,9 @@ describe("negotiation", () => {
 
   it("rejects calls to a room we are not in, or to something that is not a user id", async () => {
     env = await twoPeers();
-    await expect(env.alice.voip.inviteToCall("!nowhere:local", CallType.Voice, env.bob.userId)).rejects.toMatchObject({
+    await expect(
+      env.alice.voip.inviteToCall("!nowhere:local", CallType.Voice, env.bob.userId),
+    ).rejects.toMatchObject({
       code: "invalid_argument",
     });
     await expect(env.alice.voip.inviteToCall(env.roomId, CallType.Voice, "bob")).rejects.toMatchObject({
@@ -63,7 +66,12 @@ describe("negotiation", () => {
   });
 
   it("connects through a rate-limiting server: sends are retried after retry_after_ms (D7)", async () => {
-    const timeouts = { iceGatheringDelayMs: 0, answerDelayMs: 0, candidateBatchIncomingMs: 20, candidateBatchOutgoingMs: 20 };
+    const timeouts = {
+      iceGatheringDelayMs: 0,
+      answerDelayMs: 0,
+      candidateBatchIncomingMs: 20,
+      candidateBatchOutgoingMs: 20,
+    };
     env = await twoPeers({ alice: { voip: { timeouts } }, bob: { voip: { timeouts } } });
     env.hs.setTurnServers(undefined);
     env.hs.setFaults({ rateLimitEvery: 3, retryAfterMs: 50 });
@@ -92,7 +100,9 @@ describe("negotiation", () => {
     expect(outgoing.state).toBe(CallState.Ended);
     expect(env.alice.voip.calls.size).toBe(0);
     await until(() => incoming.state === CallState.Ended, "remote sees the hangup");
-    await expect(env.alice.voip.inviteToCall(env.roomId, CallType.Voice, env.bob.userId)).rejects.toMatchObject({
+    await expect(
+      env.alice.voip.inviteToCall(env.roomId, CallType.Voice, env.bob.userId),
+    ).rejects.toMatchObject({
       code: "invalid_state",
     });
   });

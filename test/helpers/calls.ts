@@ -146,20 +146,28 @@ export class InjectablePort implements MatrixClientPort {
   public getRoom: MatrixClientPort["getRoom"] = (r) => this.inner.getRoom(r);
   public getStateEvents: MatrixClientPort["getStateEvents"] = (r, t) => this.inner.getStateEvents(r, t);
   public sendRoomEvent: MatrixClientPort["sendRoomEvent"] = (r, t, c) => this.inner.sendRoomEvent(r, t, c);
-  public sendStateEvent: MatrixClientPort["sendStateEvent"] = (r, t, k, c, o) => this.inner.sendStateEvent(r, t, k, c, o);
-  public updateDelayedEvent: MatrixClientPort["updateDelayedEvent"] = (d, a) => this.inner.updateDelayedEvent(d, a);
+  public sendStateEvent: MatrixClientPort["sendStateEvent"] = (r, t, k, c, o) =>
+    this.inner.sendStateEvent(r, t, k, c, o);
+  public updateDelayedEvent: MatrixClientPort["updateDelayedEvent"] = (d, a) =>
+    this.inner.updateDelayedEvent(d, a);
   public listDelayedEvents: MatrixClientPort["listDelayedEvents"] = () => this.inner.listDelayedEvents();
   public redactEvent: MatrixClientPort["redactEvent"] = (r, e, c) => this.inner.redactEvent(r, e, c);
-  public getRelations: MatrixClientPort["getRelations"] = (r, e, rt, et) => this.inner.getRelations(r, e, rt, et);
+  public getRelations: MatrixClientPort["getRelations"] = (r, e, rt, et) =>
+    this.inner.getRelations(r, e, rt, et);
   public sendToDevice: MatrixClientPort["sendToDevice"] = (t, m, o) => this.inner.sendToDevice(t, m, o);
-  public canEncryptToDevice: MatrixClientPort["canEncryptToDevice"] = (u, d) => this.inner.canEncryptToDevice(u, d);
+  public canEncryptToDevice: MatrixClientPort["canEncryptToDevice"] = (u, d) =>
+    this.inner.canEncryptToDevice(u, d);
   public getTurnServers: MatrixClientPort["getTurnServers"] = () => this.inner.getTurnServers();
   public getServerFeatures: MatrixClientPort["getServerFeatures"] = () => this.inner.getServerFeatures();
 }
 
 /** A standard two-party setup: alice and bob in a direct room. */
 export async function twoPeers(
-  opts: { alice?: Parameters<typeof makePeer>[3]; bob?: Parameters<typeof makePeer>[3]; hs?: LocalHomeserver } = {},
+  opts: {
+    alice?: Parameters<typeof makePeer>[3];
+    bob?: Parameters<typeof makePeer>[3];
+    hs?: LocalHomeserver;
+  } = {},
 ): Promise<{ hs: LocalHomeserver; roomId: string; alice: Peer; bob: Peer; close: () => Promise<void> }> {
   const hs = opts.hs ?? new LocalHomeserver();
   const roomId = await hs.createRoom({ creator: "@alice:local", members: ["@bob:local"], isDirect: true });

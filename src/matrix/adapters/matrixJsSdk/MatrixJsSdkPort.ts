@@ -1,13 +1,5 @@
 import type { MatrixClient, Room } from "matrix-js-sdk";
-import {
-  Direction,
-  EventStatus,
-  EventTimeline,
-  EventType,
-  KnownMembership,
-  Method,
-  UpdateDelayedEventAction,
-} from "matrix-js-sdk";
+import { Direction, EventStatus, Method, UpdateDelayedEventAction } from "matrix-js-sdk";
 import type { Clock } from "../../../core/Clock.js";
 import { MatrixPortError } from "../../../core/errors.js";
 import type { Logger } from "../../../core/Logger.js";

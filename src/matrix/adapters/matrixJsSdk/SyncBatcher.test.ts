@@ -91,7 +91,8 @@ function setup(decryptionTimeoutMs = 200): {
 
 describe("SyncBatcher", () => {
   beforeAll(() => {
-    sdkLogger.setLevel("silent"); // js-sdk logs every failed decryption attempt
+    // js-sdk logs every failed decryption attempt
+    (sdkLogger as unknown as { setLevel(level: string): void }).setLevel("silent");
   });
 
   afterEach(() => {

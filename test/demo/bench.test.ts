@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { median, percentile } from "../../bench/stats.js";
+import { lastJsonLine, runScript } from "./run.js";
+
+interface BenchJson {
+  benchmark: string;
+  calls: number;
+  runs: { name: string; samples: number[]; p50: number; p95: number; phases: [string, number][] }[];
+  ratioP50: number;
+}
+
+describe("npm run bench", () => {
+  it("measures setup latency with the reference's fixed waits and with our defaults", async () => {
+    const run = await runScript("bench/run.ts", ["--calls", "2", "--warmup", "0", "--json"], 90_000);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^\| run \| p50 ms \| p95 ms \| ratio p50 ref\/ours \|$/m);
+    const result = lastJsonLine(run.stdout) as BenchJson;
+    expect(result.benchmark).toBe("setup-latency");
+    expect(result.runs.map((r) => r.name)).toEqual(["reference timings, fixed waits", "our defaults"]);
+    const [reference, ours] = result.runs;
+    for (const r of result.runs) {
+      expect(r.samples).toHaveLength(2);
+      expect(r.p50).toBeGreaterThan(0);
+      expect(r.p95).toBeGreaterThanOrEqual(r.p50);
+      expect(r.phases.map(([name]) => name)).toEqual(
+        expect.arrayContaining([
+          "caller.send.m.call.invite",
+          "callee.send.m.call.answer",
+          "callee.state.connected",
+        ]),
+      );
+    }
+    // The reference waits 100 ms before the offer, 200 ms for gathering and 200 ms before the answer.
+    expect(reference!.p50).toBeGreaterThanOrEqual(500);
+    expect(ours!.p50).toBeLessThan(reference!.p50);
+    expect(result.ratioP50).toBeCloseTo(reference!.p50 / ours!.p50, 6);
+  }, 120_000);
+
+  it("rejects a bad --calls", async () => {
+    const run = await runScript("bench/run.ts", ["--calls", "0"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--calls must be an integer >= 1/);
+  }, 30_000);
+});
+
+describe("bench percentiles", () => {
+  it("interpolates between ranks", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([1, 2, 3, 4])).toBe(2.5);
+    expect(percentile([10, 20, 30, 40, 50], 95)).toBeCloseTo(48, 10);
+    expect(percentile([7], 95)).toBe(7);
+    expect(percentile([], 50)).toBeNaN();
+  });
+});
