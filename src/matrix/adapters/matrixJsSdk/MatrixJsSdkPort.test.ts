@@ -58,6 +58,7 @@ function fakeClient() {
     getRoom: vi.fn((): unknown => null),
     getCrypto: () => crypto,
     getAccountData: () => undefined,
+    getScheduler: vi.fn((): unknown => undefined),
     sendEvent: vi.fn(() => Promise.resolve({ event_id: "$sent" })),
     resendEvent: vi.fn(() => Promise.resolve({ event_id: "$resent" })),
     sendStateEvent: vi.fn(() => Promise.resolve({ event_id: "$state" })),
@@ -101,6 +102,16 @@ describe("MatrixJsSdkPort: sending", () => {
     expect(client.resendEvent).toHaveBeenCalledWith(local, room);
     const txnId = (client.sendEvent.mock.calls as unknown as [string, string, object, string][])[0]?.[3];
     expect(room.getEventForTxnId).toHaveBeenCalledWith(txnId);
+  });
+
+  it("leaves 5xx retries of room events to js-sdk's scheduler when the client has one", async () => {
+    const { client, port } = fakeClient();
+    client.getScheduler.mockReturnValue({});
+    client.sendEvent.mockRejectedValueOnce(serverError());
+    await expect(port.sendRoomEvent("!r:hs", "m.call.invite", {})).rejects.toMatchObject({ httpStatus: 502 });
+    expect(client.sendEvent).toHaveBeenCalledTimes(1);
+    client.sendEvent.mockRejectedValueOnce(new ConnectionError("fetch failed"));
+    await expect(port.sendRoomEvent("!r:hs", "m.call.invite", {})).resolves.toEqual({ eventId: "$sent" });
   });
 
   it("rejects at once with the server's error for 4xx answers", async () => {

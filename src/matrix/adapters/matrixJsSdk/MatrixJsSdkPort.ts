@@ -15,7 +15,7 @@ import type {
   TurnServers,
 } from "../../MatrixClientPort.js";
 import { DeviceCache } from "./DeviceCache.js";
-import { toMatrixPortError } from "./errors.js";
+import { isConnectionFailure, isTransportFailure, toMatrixPortError } from "./errors.js";
 import { readDelayedEvents } from "./delayedEvents.js";
 import { toRoomEvent } from "./events.js";
 import { currentStateEvents, encryptedRoomMembers, joinedRoomIds, roomInfo } from "./rooms.js";
@@ -99,16 +99,24 @@ export class MatrixJsSdkPort implements MatrixClientPort {
   public async sendRoomEvent(roomId: string, type: string, content: object): Promise<{ eventId: string }> {
     const txnId = this.#newTxnId();
     const client = this.#client;
-    const response = await withRetry(`send ${type}`, this.#retry, async (attempt) => {
-      // A retry resends js-sdk's local echo (already encrypted, same txn id): js-sdk refuses a second
-      // sendEvent() with a txn id it still tracks.
-      const room = client.getRoom(roomId);
-      const local = attempt > 1 ? room?.getEventForTxnId(txnId) : undefined;
-      if (room !== null && local?.status === EventStatus.NOT_SENT) {
-        return client.resendEvent(local, room);
-      }
-      return sendEventUntyped(client, roomId, type, { ...content }, txnId);
-    });
+    // js-sdk's scheduler (the default) already retries 5xx and 429 answers of room events with backoff, but not
+    // network failures: with a scheduler the port only adds retries for those.
+    const shouldRetry = client.getScheduler() === undefined ? isTransportFailure : isConnectionFailure;
+    const response = await withRetry(
+      `send ${type}`,
+      this.#retry,
+      async (attempt) => {
+        // A retry resends js-sdk's local echo (already encrypted, same txn id): js-sdk refuses a second
+        // sendEvent() with a txn id it still tracks.
+        const room = client.getRoom(roomId);
+        const local = attempt > 1 ? room?.getEventForTxnId(txnId) : undefined;
+        if (room !== null && local?.status === EventStatus.NOT_SENT) {
+          return client.resendEvent(local, room);
+        }
+        return sendEventUntyped(client, roomId, type, { ...content }, txnId);
+      },
+      shouldRetry,
+    );
     return { eventId: response.event_id };
   }
 

@@ -46,6 +46,15 @@ export function isTransportFailure(error: unknown): boolean {
   return shape.name === "ConnectionError" || shape.name === "AbortError";
 }
 
+/** True for a network failure (no HTTP answer at all). */
+export function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof MatrixPortError) {
+    return error.httpStatus === 0;
+  }
+  const shape = readShape(error);
+  return shape.httpStatus === undefined && (shape.name === "ConnectionError" || shape.name === "AbortError");
+}
+
 interface ErrorShape {
   name?: string;
   message: string;

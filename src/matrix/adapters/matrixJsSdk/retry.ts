@@ -24,22 +24,24 @@ export interface RetryContext {
 }
 
 /**
- * Runs `attempt` until it succeeds, fails with something that is not a transport error (network failure or 5xx),
- * or runs out of attempts; every failure is rethrown as a {@link MatrixPortError}. The operation itself must make
- * the repeat idempotent, typically by reusing its transaction id: `attempt` receives the attempt number (1-based).
- * Rate limits (429) are not retried here: they reject with `retryAfterMs` so that the caller decides.
+ * Runs `attempt` until it succeeds, fails with something that is not a transport error (`shouldRetry`, by default
+ * a network failure or a 5xx answer), or runs out of attempts; every failure is rethrown as a `MatrixPortError`.
+ * The operation itself must make the repeat idempotent, typically by reusing its transaction id: `attempt`
+ * receives the attempt number (1-based). Rate limits (429) are not retried here: they reject with `retryAfterMs`
+ * so that the caller decides.
  */
 export async function withRetry<T>(
   what: string,
   ctx: RetryContext,
   attempt: (attemptNumber: number) => Promise<T>,
+  shouldRetry: (error: unknown) => boolean = isTransportFailure,
 ): Promise<T> {
   for (let n = 1; ; n++) {
     try {
       return await attempt(n);
     } catch (error) {
       const failure = toMatrixPortError(error, what);
-      if (!isTransportFailure(error) || n >= ctx.policy.maxAttempts) {
+      if (!shouldRetry(error) || n >= ctx.policy.maxAttempts) {
         throw failure;
       }
       const delayMs = Math.min(ctx.policy.baseDelayMs * 2 ** (n - 1), ctx.policy.maxDelayMs);
