@@ -6,7 +6,8 @@ import type { CallEventType } from "../matrix/eventTypes.js";
 import type { CallTimeouts } from "../voip/timeouts.js";
 import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
 import type { CallSession } from "./CallSession.js";
-import type { CallErrorCode } from "./types.js";
+import type { CallSessionEvents } from "./events.js";
+import type { CallDirection, CallErrorCode, CallState } from "./types.js";
 
 /** How a call's signalling leaves: room events for 1:1 calls, to-device messages for mesh legs. */
 export interface SignallingTransport {
@@ -34,4 +35,19 @@ export interface CallContext {
   getIceServers(): Promise<RTCIceServer[]>;
   /** Called exactly once when the call has ended, after its own `ended` event. */
   onTerminated(call: CallSession, party: CallParty, reason: CallErrorCode, shouldEmit: boolean): void;
+}
+
+/** @internal What the parts of one call (its media, its negotiation) share with their {@link CallSession}. */
+export interface CallCore {
+  readonly ctx: CallContext;
+  /** The call's logger. */
+  readonly log: Logger;
+  readonly direction: CallDirection;
+  /** The call's peer connection, once created. */
+  peerConnection(): RTCPeerConnection | undefined;
+  state(): CallState;
+  /** Emits an event of the call. */
+  emit<K extends keyof CallSessionEvents>(event: K, ...args: Parameters<CallSessionEvents[K]>): void;
+  /** Ends the call and tells the peer (`CallSession.hangup`). */
+  hangup(reason: CallErrorCode): Promise<void>;
 }

@@ -1,3 +1,5 @@
+import type { WrappedMediaStream } from "./WrappedMediaStream.js";
+
 /** A call's media statistics (user media only; zeros where there is no such track). */
 export interface CallStats {
   audio: { bytesReceived: number; packetsReceived: number; packetsLost: number; bytesSent: number };
@@ -67,4 +69,24 @@ export function summarizeStats(
     stats.roundTripTimeMs = rtt;
   }
   return stats;
+}
+
+/**
+ * The {@link CallStats} of `pc` (zeros without one); the tracks of `screenshares` (ours and the peer's) do not
+ * count.
+ */
+export async function collectStats(
+  pc: RTCPeerConnection | undefined,
+  screenshares: readonly (WrappedMediaStream | undefined)[],
+): Promise<CallStats> {
+  if (!pc) {
+    return summarizeStats(new Map());
+  }
+  const screenTracks = new Set<string>();
+  for (const stream of screenshares) {
+    for (const track of stream?.mediaStream.getTracks() ?? []) {
+      screenTracks.add(track.id);
+    }
+  }
+  return summarizeStats(await pc.getStats(), screenTracks);
 }

@@ -1,0 +1,277 @@
+import { describe, expect, it } from "vitest";
+import { silentLogger } from "../core/Logger.js";
+import { ManualClock } from "../testing/ManualClock.js";
+import type { WireCandidate } from "./CandidateBatcher.js";
+import { IceAgent, MAX_ICE_RESTARTS } from "./IceAgent.js";
+
+/** The parts of a peer connection the agent reads. */
+class FakePeerConnection {
+  public iceGatheringState: RTCIceGathererState = "new";
+  public remoteDescription: RTCSessionDescriptionInit | null = null;
+  public readonly added: RTCIceCandidateInit[] = [];
+  public failOn: string | undefined;
+
+  public addIceCandidate(candidate: RTCIceCandidateInit): Promise<void> {
+    if (candidate.candidate === this.failOn) {
+      return Promise.reject(new Error("bad candidate"));
+    }
+    this.added.push(candidate);
+    return Promise.resolve();
+  }
+}
+
+const local = (i: number): RTCIceCandidate =>
+  ({
+    candidate: `candidate:${i} 1 udp 1 10.0.0.1 ${5000 + i} typ host`,
+    sdpMid: "0",
+    sdpMLineIndex: 0,
+  }) as RTCIceCandidate;
+const wireOf = (i: number): WireCandidate => ({
+  candidate: local(i).candidate,
+  sdpMid: "0",
+  sdpMLineIndex: 0,
+});
+
+function setup(opts: { fixedWaits?: boolean; pc?: FakePeerConnection | undefined } = {}) {
+  const clock = new ManualClock();
+  const pc = "pc" in opts ? opts.pc : new FakePeerConnection();
+  const sent: WireCandidate[][] = [];
+  const agent = new IceAgent({
+    clock,
+    logger: silentLogger,
+    batchDelayMs: 500,
+    candidateFlushMs: 100,
+    fixedWaits: opts.fixedWaits ?? false,
+    peerConnection: () => pc as unknown as RTCPeerConnection | undefined,
+    sendCandidates: (candidates) => {
+      sent.push(candidates);
+      return Promise.resolve();
+    },
+    onGiveUp: () => undefined,
+  });
+  return { clock, pc: pc!, agent, sent };
+}
+
+/** Resolves to the elapsed clock time when `promise` settles, advancing in `stepMs` steps. */
+async function elapsedUntil(clock: ManualClock, promise: Promise<void>, stepMs = 10): Promise<number> {
+  const start = clock.now();
+  let done = false;
+  void promise.then(() => {
+    done = true;
+  });
+  await clock.runDue();
+  while (!done) {
+    await clock.advance(stepMs);
+  }
+  return clock.now() - start;
+}
+
+describe("IceAgent: local candidates", () => {
+  it("holds candidates until sending starts, then sends them in one batch after the batch delay", async () => {
+    const { clock, agent, sent } = setup();
+    agent.onLocalCandidate(local(1));
+    agent.onLocalCandidate(local(2));
+    await clock.advance(2000);
+    expect(sent).toEqual([]);
+    agent.startSending();
+    await clock.advance(499);
+    expect(sent).toEqual([]);
+    await clock.advance(1);
+    expect(sent).toEqual([[wireOf(1), wireOf(2)]]);
+  });
+
+  it("drops the candidates already carried by the SDP", async () => {
+    const { clock, agent, sent } = setup();
+    agent.onLocalCandidate(local(1));
+    agent.discardQueued();
+    agent.startSending();
+    agent.onLocalCandidate(local(2));
+    await clock.advance(500);
+    expect(sent).toEqual([[wireOf(2)]]);
+  });
+
+  it("sends at once on the end-of-candidates marker", async () => {
+    const { clock, agent, sent } = setup();
+    agent.startSending();
+    agent.onLocalCandidate(local(1));
+    agent.onLocalCandidate(null);
+    await clock.runDue();
+    expect(sent).toEqual([[wireOf(1)]]);
+  });
+});
+
+describe("IceAgent: gathering", () => {
+  it("flushes candidateFlushMs after gathering starts, and at once when it completes", async () => {
+    const { clock, pc, agent, sent } = setup();
+    agent.startSending();
+    pc.iceGatheringState = "gathering";
+    agent.onGatheringStateChange();
+    agent.onLocalCandidate(local(1));
+    await clock.advance(100);
+    expect(sent).toEqual([[wireOf(1)]]);
+    agent.onLocalCandidate(local(2));
+    pc.iceGatheringState = "complete";
+    agent.onGatheringStateChange();
+    await clock.runDue();
+    expect(sent).toEqual([[wireOf(1)], [wireOf(2)]]);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it("cancels the flush timer when gathering completes first", () => {
+    const { clock, pc, agent } = setup();
+    pc.iceGatheringState = "gathering";
+    agent.onGatheringStateChange();
+    expect(clock.pendingTimers()).toBe(1);
+    pc.iceGatheringState = "complete";
+    agent.onGatheringStateChange();
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it("waits for gathering until it completes, at most the cap", async () => {
+    const { clock, pc, agent } = setup();
+    pc.iceGatheringState = "gathering";
+    expect(await elapsedUntil(clock, agent.waitForGathering(200, false))).toBe(200);
+
+    const early = agent.waitForGathering(200, false);
+    await clock.advance(50);
+    pc.iceGatheringState = "complete";
+    agent.onGatheringStateChange();
+    expect(await elapsedUntil(clock, early)).toBe(0);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it("does not wait once gathering is complete, with a zero cap, or without a peer connection", async () => {
+    const { clock, pc, agent } = setup();
+    pc.iceGatheringState = "gathering";
+    expect(await elapsedUntil(clock, agent.waitForGathering(0, true))).toBe(0);
+    pc.iceGatheringState = "complete";
+    expect(await elapsedUntil(clock, agent.waitForGathering(200, true))).toBe(0);
+    const none = setup({ pc: undefined });
+    expect(await elapsedUntil(none.clock, none.agent.waitForGathering(200, true))).toBe(0);
+  });
+
+  it("with fixed waits, waits the whole cap: always when asked to, otherwise only while gathering", async () => {
+    const { clock, pc, agent } = setup({ fixedWaits: true });
+    pc.iceGatheringState = "complete";
+    expect(await elapsedUntil(clock, agent.waitForGathering(300, true))).toBe(300);
+    expect(await elapsedUntil(clock, agent.waitForGathering(300, false))).toBe(0);
+    pc.iceGatheringState = "gathering";
+    const waiting = agent.waitForGathering(300, false);
+    pc.iceGatheringState = "complete";
+    agent.onGatheringStateChange();
+    expect(await elapsedUntil(clock, waiting)).toBe(300);
+  });
+});
+
+describe("IceAgent: remote candidates", () => {
+  const remote = (i: number) => ({ candidate: `candidate:${i} 1 udp 1 10.0.0.2 ${6000 + i} typ host` });
+
+  it("drops entries without a candidate and fills in sdpMid and sdpMLineIndex", async () => {
+    const { pc, agent } = setup();
+    pc.remoteDescription = { type: "offer", sdp: "" };
+    await agent.handleRemoteCandidates(
+      "p1",
+      [{ candidate: "" }, remote(1), { ...remote(2), sdpMid: "1" }],
+      true,
+    );
+    expect(pc.added).toEqual([
+      { ...remote(1), sdpMid: "", sdpMLineIndex: 0 },
+      { ...remote(2), sdpMid: "1", sdpMLineIndex: 0 },
+    ]);
+  });
+
+  it("buffers candidates until the remote description is set and the party is bound", async () => {
+    const { pc, agent } = setup();
+    await agent.handleRemoteCandidates("p1", [remote(1)], true);
+    pc.remoteDescription = { type: "answer", sdp: "" };
+    await agent.handleRemoteCandidates("p1", [remote(2)], false);
+    expect(pc.added).toEqual([]);
+    await agent.handleRemoteCandidates("p1", [remote(3)], true);
+    expect(pc.added.map((c) => c.candidate)).toEqual([remote(3).candidate]);
+  });
+
+  it("applies the chosen party's candidates and those without a party, and drops the other parties'", async () => {
+    const { pc, agent } = setup();
+    await agent.handleRemoteCandidates("p1", [remote(1)], false);
+    await agent.handleRemoteCandidates("p2", [remote(2)], false);
+    await agent.handleRemoteCandidates(undefined, [remote(3)], false);
+    await agent.handleRemoteCandidates("p1", [remote(4)], false);
+    await agent.applyBufferedCandidates("p1");
+    expect(pc.added.map((c) => c.candidate)).toEqual(
+      [remote(1), remote(4), remote(3)].map((c) => c.candidate),
+    );
+    await agent.applyBufferedCandidates("p2");
+    expect(pc.added).toHaveLength(3);
+  });
+
+  it("keeps adding after a candidate the peer connection refuses", async () => {
+    const { pc, agent } = setup();
+    pc.failOn = remote(1).candidate;
+    await agent.handleRemoteCandidates(undefined, [remote(1), remote(2)], false);
+    await agent.applyBufferedCandidates(undefined);
+    expect(pc.added.map((c) => c.candidate)).toEqual([remote(2).candidate]);
+  });
+
+  it("drops buffered candidates once ICE connects", async () => {
+    const { pc, agent } = setup();
+    await agent.handleRemoteCandidates("p1", [remote(1)], false);
+    expect(agent.onConnectionState("connected", true)).toBe("connected");
+    await agent.applyBufferedCandidates("p1");
+    expect(pc.added).toEqual([]);
+  });
+});
+
+describe("IceAgent: connection", () => {
+  it(`restarts ${MAX_ICE_RESTARTS} times in a row, then gives up; a connection starts the count over`, () => {
+    const { agent } = setup();
+    expect(agent.onConnectionState("checking", true)).toBeUndefined();
+    expect(agent.onConnectionState("failed", false)).toBeUndefined();
+    const actions = [];
+    for (let i = 0; i <= MAX_ICE_RESTARTS; i++) {
+      actions.push(agent.onConnectionState(i % 2 === 0 ? "failed" : "disconnected", true));
+    }
+    expect(actions).toEqual([...Array<string>(MAX_ICE_RESTARTS).fill("restart"), "give-up"]);
+    expect(agent.onConnectionState("completed", true)).toBe("connected");
+    expect(agent.onConnectionState("failed", true)).toBe("restart");
+  });
+});
+
+describe("IceAgent: dispose", () => {
+  it("releases gathering waiters, clears its timers and sends nothing more", async () => {
+    const { clock, pc, agent, sent } = setup();
+    agent.startSending();
+    pc.iceGatheringState = "gathering";
+    agent.onGatheringStateChange();
+    agent.onLocalCandidate(local(1));
+    const waiting = agent.waitForGathering(10_000, false);
+    agent.dispose();
+    expect(await elapsedUntil(clock, waiting)).toBe(0);
+    expect(clock.pendingTimers()).toBe(0);
+    agent.onLocalCandidate(local(2));
+    await clock.advance(1000);
+    expect(sent).toEqual([]);
+  });
+
+  it("gives up when candidates cannot be sent", async () => {
+    const clock = new ManualClock();
+    let gaveUp = 0;
+    const agent = new IceAgent({
+      clock,
+      logger: silentLogger,
+      batchDelayMs: 0,
+      candidateFlushMs: 100,
+      fixedWaits: false,
+      peerConnection: () => undefined,
+      sendCandidates: () => Promise.reject(new Error("offline")),
+      onGiveUp: () => {
+        gaveUp++;
+      },
+    });
+    agent.startSending();
+    agent.onLocalCandidate(local(1));
+    await clock.advance(120_000);
+    expect(gaveUp).toBe(1);
+    agent.dispose();
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});

@@ -1,0 +1,254 @@
+import { sleep } from "../core/Clock.js";
+import { VoipError, VoipErrorCode } from "../core/errors.js";
+import type { CallCore } from "./CallContext.js";
+import type { CallMedia } from "./CallMedia.js";
+import type { CallSignaller, InviteAddress } from "./CallSignaller.js";
+import { isLive } from "./callState.js";
+import type { IceAgent } from "./IceAgent.js";
+import type { StreamMetadata } from "./signalling.js";
+import { CallDirection, CallErrorCode, CallState } from "./types.js";
+
+/** @internal What a {@link Negotiator} needs from its call. */
+export interface NegotiatorHost extends CallCore {
+  readonly ice: IceAgent;
+  readonly signaller: CallSignaller;
+  readonly media: CallMedia;
+  transition(to: CallState): void;
+  /** Who our invite is for. */
+  inviteAddress(): InviteAddress;
+  /** The peer's party id, once bound. */
+  remotePartyId(): string | undefined;
+  /** The invite is out and the call is in `invite_sent`. */
+  onInviteSent(): void;
+}
+
+/**
+ * @internal The offer/answer exchange of one call. The caller's first offer goes out as `m.call.invite`, later
+ * offers of either side as `m.call.negotiate`; the callee answers the invite with `m.call.answer`. Inbound
+ * `m.call.negotiate` follows perfect negotiation: the callee is polite (rolls back its own offer on a collision),
+ * the caller ignores a colliding offer. After a renegotiation it reports when the peer put us on or off hold.
+ *
+ * Every method runs on the call's serial queue; the call ends (`fail`) when a step fails.
+ */
+export class Negotiator {
+  readonly #host: NegotiatorHost;
+  #makingOffer = false;
+  #inviteOnTheWire = false;
+  #inviteOrAnswerSent = false;
+  #answeredByUs = false;
+  #localOnHold = false;
+
+  public constructor(host: NegotiatorHost) {
+    this.#host = host;
+  }
+
+  /** True once our invite has started to go out (glare). */
+  public get inviteOnTheWire(): boolean {
+    return this.#inviteOnTheWire;
+  }
+
+  /** True once our invite or answer is out (renegotiation, candidates and metadata may follow). */
+  public get inviteOrAnswerSent(): boolean {
+    return this.#inviteOrAnswerSent;
+  }
+
+  /** True once we started sending the answer to an incoming call. */
+  public get answeredByUs(): boolean {
+    return this.#answeredByUs;
+  }
+
+  /** `negotiationneeded`: sends the invite (caller's first offer) or a renegotiation offer. */
+  public async onNegotiationNeeded(): Promise<void> {
+    const host = this.#host;
+    const pc = host.peerConnection();
+    if (!pc || !this.#live()) {
+      return;
+    }
+    const firstOffer = host.direction === CallDirection.Outgoing && host.state() === CallState.CreateOffer;
+    if (!firstOffer && !this.#inviteOrAnswerSent) {
+      // The callee's first answer covers every change made before it.
+      return;
+    }
+    this.#makingOffer = true;
+    try {
+      if (host.ctx.timeouts.delayBeforeOfferMs > 0) {
+        await sleep(host.ctx.clock, host.ctx.timeouts.delayBeforeOfferMs);
+      }
+      if (!this.#live()) {
+        return;
+      }
+      const offer = await pc.createOffer();
+      if (!this.#live()) {
+        return;
+      }
+      try {
+        await pc.setLocalDescription(offer);
+      } catch (error) {
+        await this.#fail(
+          new VoipError(VoipErrorCode.SetLocalDescription, "setLocalDescription failed", { cause: error }),
+          CallErrorCode.SetLocalDescription,
+        );
+        return;
+      }
+      await host.ice.waitForGathering(host.ctx.timeouts.iceGatheringDelayMs, false);
+      if (!this.#live()) {
+        return;
+      }
+      const sdp = pc.localDescription?.sdp ?? offer.sdp ?? "";
+      const metadata = host.media.metadata();
+      host.ice.discardQueued();
+      if (firstOffer) {
+        this.#inviteOnTheWire = true;
+        await host.signaller.sendInvite(sdp, metadata, host.inviteAddress());
+        if (!this.#live()) {
+          return;
+        }
+        this.#inviteOrAnswerSent = true;
+        host.transition(CallState.InviteSent);
+        host.ice.startSending();
+        host.onInviteSent();
+      } else {
+        await host.signaller.sendNegotiateOffer(sdp, metadata);
+      }
+    } catch (error) {
+      if (!this.#live()) {
+        return;
+      }
+      host.log.warn("creating or sending the offer failed", { error });
+      await this.#fail(
+        new VoipError(VoipErrorCode.LocalOfferFailed, "could not create or send the offer", { cause: error }),
+        CallErrorCode.LocalOfferFailed,
+      );
+    } finally {
+      this.#makingOffer = false;
+    }
+  }
+
+  /** Answers the ringing call: `create_answer`, then `connecting` once the answer is set; sends `m.call.answer`. */
+  public async answer(): Promise<void> {
+    const host = this.#host;
+    const pc = host.peerConnection();
+    if (!pc || host.state() !== CallState.Ringing) {
+      return;
+    }
+    host.transition(CallState.CreateAnswer);
+    let answer: RTCSessionDescriptionInit;
+    try {
+      answer = await pc.createAnswer();
+    } catch (error) {
+      await this.#fail(
+        new VoipError(VoipErrorCode.CreateAnswer, "createAnswer failed", { cause: error }),
+        CallErrorCode.CreateAnswer,
+      );
+      return;
+    }
+    try {
+      await pc.setLocalDescription(answer);
+    } catch (error) {
+      await this.#fail(
+        new VoipError(VoipErrorCode.SetLocalDescription, "setLocalDescription failed", { cause: error }),
+        CallErrorCode.SetLocalDescription,
+      );
+      return;
+    }
+    if (!this.#live()) {
+      return;
+    }
+    host.transition(CallState.Connecting);
+    await host.ice.waitForGathering(host.ctx.timeouts.answerDelayMs, true);
+    if (!this.#live()) {
+      return;
+    }
+    const sdp = pc.localDescription?.sdp ?? answer.sdp ?? "";
+    host.ice.discardQueued();
+    this.#answeredByUs = true;
+    try {
+      await host.signaller.sendAnswer(sdp, host.media.metadata());
+    } catch (error) {
+      await this.#fail(
+        new VoipError(VoipErrorCode.SendFailed, "could not send the answer", { cause: error }),
+        CallErrorCode.UnknownError,
+      );
+      return;
+    }
+    this.#inviteOrAnswerSent = true;
+    host.ice.startSending();
+    await host.ice.applyBufferedCandidates(host.remotePartyId());
+  }
+
+  /**
+   * The callee's answer to our invite (on `pc`): sets it, adds the candidates buffered for `partyId`, and tells
+   * the callees which answer we took. A bad answer ends the call.
+   */
+  public async acceptAnswer(pc: RTCPeerConnection, partyId: string | undefined, sdp: string): Promise<void> {
+    const host = this.#host;
+    try {
+      await pc.setRemoteDescription({ type: "answer", sdp });
+    } catch (error) {
+      host.log.warn("invalid remote answer", { error });
+      await host.hangup(CallErrorCode.SetRemoteDescription);
+      return;
+    }
+    await host.ice.applyBufferedCandidates(partyId);
+    if (partyId !== undefined) {
+      await host.signaller.selectAnswer(partyId);
+    }
+  }
+
+  /** Inbound `m.call.negotiate` (perfect negotiation; the callee is polite). */
+  public async handleNegotiate(
+    description: { type: "offer" | "answer"; sdp: string },
+    metadata: StreamMetadata | undefined,
+  ): Promise<void> {
+    const host = this.#host;
+    const pc = host.peerConnection();
+    if (!pc || !this.#live()) {
+      return;
+    }
+    const polite = host.direction === CallDirection.Incoming;
+    const collision = description.type === "offer" && (this.#makingOffer || pc.signalingState !== "stable");
+    if (collision && !polite) {
+      host.log.info("ignoring colliding offer (impolite side)");
+      return;
+    }
+    if (description.type === "answer" && pc.signalingState !== "have-local-offer") {
+      host.log.debug("ignoring unexpected negotiate answer", { signalingState: pc.signalingState });
+      return;
+    }
+    const wasLocalOnHold = host.media.isLocalOnHold();
+    host.media.applyRemoteMetadata(metadata);
+    try {
+      if (collision) {
+        await pc.setLocalDescription({ type: "rollback" });
+      }
+      await pc.setRemoteDescription(description);
+      if (description.type === "offer") {
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription(answer);
+        await host.signaller.sendNegotiateAnswer(pc.localDescription?.sdp ?? answer.sdp ?? "");
+      }
+    } catch (error) {
+      host.log.warn("renegotiation failed", { error });
+      await this.#fail(
+        new VoipError(VoipErrorCode.LocalOfferFailed, "renegotiation failed", { cause: error }),
+        CallErrorCode.LocalOfferFailed,
+      );
+      return;
+    }
+    const localOnHold = host.media.isLocalOnHold();
+    if (localOnHold !== wasLocalOnHold || localOnHold !== this.#localOnHold) {
+      this.#localOnHold = localOnHold;
+      host.emit("holdChanged", { localOnHold, remoteOnHold: host.media.isRemoteOnHold() });
+    }
+  }
+
+  /** Emits `error`, then hangs up with `reason`. */
+  async #fail(error: VoipError, reason: CallErrorCode): Promise<void> {
+    this.#host.emit("error", error);
+    await this.#host.hangup(reason);
+  }
+
+  #live(): boolean {
+    return isLive(this.#host.state());
+  }
+}
