@@ -112,7 +112,12 @@ export class CallPeerConnection {
     }
   }
 
-  #onIceConnectionState(): void {
+  /** A disconnection outlasted its grace: act on the connection state as it is now. */
+  public recheckIceConnection(): void {
+    this.#onIceConnectionState(true);
+  }
+
+  #onIceConnectionState(graceOver = false): void {
     const host = this.#host;
     const pc = this.#pc;
     if (!pc || !isLive(host.state())) {
@@ -120,7 +125,7 @@ export class CallPeerConnection {
     }
     const ice = pc.iceConnectionState;
     host.log.debug("ICE connection state", { ice });
-    const action = host.ice.onConnectionState(ice, host.mayRestartIce());
+    const action = host.ice.onConnectionState(ice, host.mayRestartIce(), graceOver);
     if (action === "connected") {
       host.onIceConnected();
     } else if (action === "restart") {

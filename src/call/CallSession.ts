@@ -65,6 +65,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
   readonly #peer: CallPeerConnection;
   #connectedOnce = false;
   #inviteExpiry: TimerHandle | undefined;
+  #answering: Promise<void> | undefined;
 
   /** @internal */
   public constructor(ctx: CallContext, init: CallSessionInit) {
@@ -113,6 +114,9 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       sendCandidates: (candidates) => this.#signaller.sendCandidates(candidates),
       onGiveUp: () => {
         void this.hangup({ reason: CallErrorCode.IceTimeout });
+      },
+      onDisconnectGraceOver: () => {
+        this.#peer.recheckIceConnection();
       },
     });
     this.#negotiator = new Negotiator({
@@ -243,7 +247,10 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
     if (this.direction !== CallDirection.Incoming) {
       throw new VoipError(VoipErrorCode.InvalidState, "only incoming calls can be answered");
     }
-    if (this.#negotiator.inviteOrAnswerSent || this.#state === CallState.CreateAnswer) {
+    if (this.#answering) {
+      return this.#answering;
+    }
+    if (this.#negotiator.inviteOrAnswerSent) {
       return;
     }
     if (this.#state !== CallState.Ringing) {
@@ -251,13 +258,17 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
     }
     this.#ctx.clock.clearTimer(this.#inviteExpiry);
     void this.#safeDelegate(() => this.#ctx.delegate.stopRingtone?.());
-    await this.#queue.run(() => this.#negotiator.answer());
+    this.#answering = this.#queue.run(() => this.#negotiator.answer());
+    return this.#answering;
   }
 
   /** Rejects a ringing call (sends `m.call.reject` unless `shouldEmit` is false); hangs up any other call. */
   public async reject(opts: { shouldEmit?: boolean } = {}): Promise<void> {
     const shouldEmit = opts.shouldEmit ?? true;
-    if (this.#state !== CallState.Ringing && this.#state !== CallState.Fledgling) {
+    const ringing =
+      this.direction === CallDirection.Incoming &&
+      (this.#state === CallState.Ringing || this.#state === CallState.Fledgling);
+    if (!ringing) {
       await this.hangup({ reason: CallErrorCode.UserHangup, shouldEmit });
       return;
     }
@@ -347,8 +358,12 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
     try {
       stream = await this.#media.acquireUserMedia();
     } catch (error) {
+      const failure = new VoipError(VoipErrorCode.UserMediaFailed, "could not acquire local media", {
+        cause: error,
+      });
+      this.emit("error", failure);
       this.#terminate("local", CallErrorCode.UserMediaFailed, true);
-      throw new VoipError(VoipErrorCode.UserMediaFailed, "could not acquire local media", { cause: error });
+      throw failure;
     }
     if (!isLive(this.#state)) {
       stopTracks(stream);
@@ -475,7 +490,12 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
     partyId: string | undefined,
     candidates: readonly InboundCandidate[],
   ): Promise<void> {
-    const bound = this.direction === CallDirection.Incoming || this.#remotePartyId !== undefined;
+    // Bound once we know whom we talk to: always for incoming calls; for outgoing ones once an answer was taken
+    // (a version-0 callee answers without a party id).
+    const bound =
+      this.direction === CallDirection.Incoming ||
+      this.#remotePartyId !== undefined ||
+      (this.#state !== CallState.CreateOffer && this.#state !== CallState.InviteSent);
     return this.#ice.handleRemoteCandidates(partyId, candidates, bound);
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { silentLogger } from "../core/Logger.js";
 import { ManualClock } from "../testing/ManualClock.js";
 import type { WireCandidate } from "./CandidateBatcher.js";
-import { IceAgent, MAX_ICE_RESTARTS } from "./IceAgent.js";
+import { ICE_DISCONNECTED_GRACE_MS, IceAgent, MAX_ICE_RESTARTS } from "./IceAgent.js";
 
 /** The parts of a peer connection the agent reads. */
 class FakePeerConnection {
@@ -36,6 +36,7 @@ function setup(opts: { fixedWaits?: boolean; pc?: FakePeerConnection | undefined
   const clock = new ManualClock();
   const pc = "pc" in opts ? opts.pc : new FakePeerConnection();
   const sent: WireCandidate[][] = [];
+  let graceOver = 0;
   const agent = new IceAgent({
     clock,
     logger: silentLogger,
@@ -48,8 +49,11 @@ function setup(opts: { fixedWaits?: boolean; pc?: FakePeerConnection | undefined
       return Promise.resolve();
     },
     onGiveUp: () => undefined,
+    onDisconnectGraceOver: () => {
+      graceOver++;
+    },
   });
-  return { clock, pc: pc!, agent, sent };
+  return { clock, pc: pc!, agent, sent, graceOvers: () => graceOver };
 }
 
 /** Resolves to the elapsed clock time when `promise` settles, advancing in `stepMs` steps. */
@@ -228,11 +232,47 @@ describe("IceAgent: connection", () => {
     expect(agent.onConnectionState("failed", false)).toBeUndefined();
     const actions = [];
     for (let i = 0; i <= MAX_ICE_RESTARTS; i++) {
-      actions.push(agent.onConnectionState(i % 2 === 0 ? "failed" : "disconnected", true));
+      // A disconnection that outlasted its grace counts like a failure.
+      actions.push(agent.onConnectionState(i % 2 === 0 ? "failed" : "disconnected", true, true));
     }
     expect(actions).toEqual([...Array<string>(MAX_ICE_RESTARTS).fill("restart"), "give-up"]);
     expect(agent.onConnectionState("completed", true)).toBe("connected");
     expect(agent.onConnectionState("failed", true)).toBe("restart");
+  });
+
+  it(`gives a disconnected connection ${ICE_DISCONNECTED_GRACE_MS} ms to recover before asking for a restart`, async () => {
+    const { agent, clock, graceOvers } = setup();
+    expect(agent.onConnectionState("disconnected", true)).toBeUndefined();
+    expect(agent.onConnectionState("disconnected", true)).toBeUndefined();
+    await clock.advance(ICE_DISCONNECTED_GRACE_MS - 1);
+    expect(graceOvers()).toBe(0);
+    await clock.advance(1);
+    expect(graceOvers()).toBe(1);
+    expect(clock.pendingTimers()).toBe(0);
+    // A recovery within the grace cancels it.
+    expect(agent.onConnectionState("disconnected", true)).toBeUndefined();
+    expect(agent.onConnectionState("connected", true)).toBe("connected");
+    await clock.advance(ICE_DISCONNECTED_GRACE_MS);
+    expect(graceOvers()).toBe(1);
+    // A failure during the grace restarts at once and cancels it.
+    agent.onConnectionState("disconnected", true);
+    expect(agent.onConnectionState("failed", true)).toBe("restart");
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it("waits on the clock, and a wait ends early with its timer cleared when the call ends", async () => {
+    const { agent, clock } = setup();
+    let done = false;
+    void agent.wait(1000).then(() => {
+      done = true;
+    });
+    expect(clock.pendingTimers()).toBe(1);
+    agent.dispose();
+    await Promise.resolve();
+    expect(done).toBe(true);
+    expect(clock.pendingTimers()).toBe(0);
+    await agent.wait(1000); // after dispose: resolves at once, no timer
+    expect(clock.pendingTimers()).toBe(0);
   });
 });
 
@@ -266,6 +306,7 @@ describe("IceAgent: dispose", () => {
       onGiveUp: () => {
         gaveUp++;
       },
+      onDisconnectGraceOver: () => undefined,
     });
     agent.startSending();
     agent.onLocalCandidate(local(1));

@@ -1,9 +1,12 @@
-import { sleep, type Clock, type TimerHandle } from "../core/Clock.js";
+import type { Clock, TimerHandle } from "../core/Clock.js";
 import type { Logger } from "../core/Logger.js";
 import { CandidateBatcher, type WireCandidate } from "./CandidateBatcher.js";
 
 /** ICE restarts in a row before a failed or disconnected call is given up (`ice_failed`). */
 export const MAX_ICE_RESTARTS = 3;
+
+/** How long a `disconnected` connection may recover by itself before ICE is restarted (`failed` restarts at once). */
+export const ICE_DISCONNECTED_GRACE_MS = 2_000;
 
 /** An inbound candidate after validation. */
 export interface InboundCandidate {
@@ -34,6 +37,15 @@ export interface IceAgentOptions {
   sendCandidates: (candidates: WireCandidate[]) => Promise<void>;
   /** Called once when local candidates could not be sent after every retry. */
   onGiveUp: () => void;
+  /** Called when a disconnection outlasted its grace: look at the connection state again. */
+  onDisconnectGraceOver: () => void;
+}
+
+interface Waiter {
+  resolve: () => void;
+  timer: TimerHandle;
+  /** Ends early when ICE gathering completes. */
+  untilGathered: boolean;
 }
 
 /**
@@ -47,8 +59,10 @@ export class IceAgent {
   readonly #batcher: CandidateBatcher;
   readonly #remoteCandidates = new Map<string, RTCIceCandidateInit[]>();
   #gatheringFlushTimer: TimerHandle | undefined;
-  #gatheringWaiters: (() => void)[] = [];
+  #waiters = new Set<Waiter>();
+  #disconnectTimer: TimerHandle | undefined;
   #restarts = 0;
+  #disposed = false;
 
   public constructor(opts: IceAgentOptions) {
     this.#opts = opts;
@@ -100,12 +114,17 @@ export class IceAgent {
       this.#opts.clock.clearTimer(this.#gatheringFlushTimer);
       this.#gatheringFlushTimer = undefined;
       this.#batcher.flushSoon();
-      const waiters = this.#gatheringWaiters;
-      this.#gatheringWaiters = [];
-      for (const resolve of waiters) {
-        resolve();
+      for (const waiter of this.#waiters) {
+        if (waiter.untilGathered) {
+          this.#release(waiter);
+        }
       }
     }
+  }
+
+  /** Waits `ms` on the call's clock; ends early, its timer cleared, when the call ends. */
+  public wait(ms: number): Promise<void> {
+    return this.#wait(ms, false);
   }
 
   /**
@@ -117,23 +136,38 @@ export class IceAgent {
     if (!pc) {
       return;
     }
-    const clock = this.#opts.clock;
     if (this.#opts.fixedWaits) {
       if (always || pc.iceGatheringState === "gathering") {
-        await sleep(clock, capMs);
+        await this.#wait(capMs, false);
       }
       return;
     }
     if (pc.iceGatheringState === "complete" || capMs <= 0) {
       return;
     }
-    await new Promise<void>((resolve) => {
-      const timer = clock.setTimeout(resolve, capMs);
-      this.#gatheringWaiters.push(() => {
-        clock.clearTimer(timer);
-        resolve();
-      });
+    await this.#wait(capMs, true);
+  }
+
+  #wait(ms: number, untilGathered: boolean): Promise<void> {
+    if (this.#disposed || ms <= 0) {
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const waiter: Waiter = {
+        resolve,
+        untilGathered,
+        timer: this.#opts.clock.setTimeout(() => {
+          this.#release(waiter);
+        }, ms),
+      };
+      this.#waiters.add(waiter);
     });
+  }
+
+  #release(waiter: Waiter): void {
+    this.#opts.clock.clearTimer(waiter.timer);
+    this.#waiters.delete(waiter);
+    waiter.resolve();
   }
 
   // ── Remote candidates ─────────────────────────────────────────────────────────────────────────────────────
@@ -191,17 +225,31 @@ export class IceAgent {
 
   /**
    * Decides what an ICE connection state means for the call. Once connected, the restart count starts over and
-   * buffered remote candidates are dropped. A failed or disconnected connection is restarted when `mayRestart`
-   * (our invite or answer is out), until {@link MAX_ICE_RESTARTS} restarts in a row have not helped.
+   * buffered remote candidates are dropped. A failed connection is restarted at once, a disconnected one after
+   * {@link ICE_DISCONNECTED_GRACE_MS} if it has not recovered (`graceOver` is then set), when `mayRestart` (our
+   * invite or answer is out), until {@link MAX_ICE_RESTARTS} restarts in a row have not helped.
    */
-  public onConnectionState(ice: RTCIceConnectionState, mayRestart: boolean): IceConnectionAction {
+  public onConnectionState(
+    ice: RTCIceConnectionState,
+    mayRestart: boolean,
+    graceOver = false,
+  ): IceConnectionAction {
     const log = this.#opts.logger;
     if (ice === "connected" || ice === "completed") {
+      this.#clearDisconnectTimer();
       this.#restarts = 0;
       this.#remoteCandidates.clear();
       return "connected";
     }
+    if (ice === "disconnected" && mayRestart && !graceOver && !this.#disposed) {
+      this.#disconnectTimer ??= this.#opts.clock.setTimeout(() => {
+        this.#disconnectTimer = undefined;
+        this.#opts.onDisconnectGraceOver();
+      }, ICE_DISCONNECTED_GRACE_MS);
+      return undefined;
+    }
     if ((ice === "failed" || ice === "disconnected") && mayRestart) {
+      this.#clearDisconnectTimer();
       if (this.#restarts < MAX_ICE_RESTARTS) {
         this.#restarts++;
         log.warn("ICE trouble, restarting", { ice, attempt: this.#restarts });
@@ -213,13 +261,19 @@ export class IceAgent {
     return undefined;
   }
 
-  /** The call ended: stops the batcher and the flush timer, and releases every gathering waiter. */
+  #clearDisconnectTimer(): void {
+    this.#opts.clock.clearTimer(this.#disconnectTimer);
+    this.#disconnectTimer = undefined;
+  }
+
+  /** The call ended: stops the batcher and every timer, and releases every waiter. */
   public dispose(): void {
+    this.#disposed = true;
     this.#opts.clock.clearTimer(this.#gatheringFlushTimer);
+    this.#clearDisconnectTimer();
     this.#batcher.dispose();
-    for (const resolve of this.#gatheringWaiters) {
-      resolve();
+    for (const waiter of [...this.#waiters]) {
+      this.#release(waiter);
     }
-    this.#gatheringWaiters = [];
   }
 }

@@ -70,6 +70,7 @@ function setup(direction: CallDirection, state: CallState, pc = peerConnection()
     peerConnection: () => pc,
     sendCandidates: () => Promise.resolve(),
     onGiveUp: () => undefined,
+    onDisconnectGraceOver: () => undefined,
   });
   const ctx = {
     clock,
@@ -154,9 +155,9 @@ describe("Negotiator: answering", () => {
     expect(t.negotiator.inviteOrAnswerSent).toBe(true);
   });
 
-  it("ends the call with create_answer when there is no offer to answer", async () => {
+  it("ends the call with create_answer when there is no offer to answer, and rejects", async () => {
     const t = setup(CallDirection.Incoming, CallState.Ringing);
-    await t.negotiator.answer();
+    await expect(t.negotiator.answer()).rejects.toMatchObject({ code: VoipErrorCode.CreateAnswer });
     expect(t.errors.map((e) => e.code)).toEqual([VoipErrorCode.CreateAnswer]);
     expect(t.hangups).toEqual([CallErrorCode.CreateAnswer]);
     expect(t.sent).toEqual([]);

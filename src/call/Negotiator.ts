@@ -1,4 +1,3 @@
-import { sleep } from "../core/Clock.js";
 import { VoipError, VoipErrorCode } from "../core/errors.js";
 import type { CallCore } from "./CallContext.js";
 import type { CallMedia } from "./CallMedia.js";
@@ -72,7 +71,7 @@ export class Negotiator {
     this.#makingOffer = true;
     try {
       if (host.ctx.timeouts.delayBeforeOfferMs > 0) {
-        await sleep(host.ctx.clock, host.ctx.timeouts.delayBeforeOfferMs);
+        await host.ice.wait(host.ctx.timeouts.delayBeforeOfferMs);
       }
       if (!this.#live()) {
         return;
@@ -88,6 +87,9 @@ export class Negotiator {
           new VoipError(VoipErrorCode.SetLocalDescription, "setLocalDescription failed", { cause: error }),
           CallErrorCode.SetLocalDescription,
         );
+        return;
+      }
+      if (!this.#live()) {
         return;
       }
       await host.ice.waitForGathering(host.ctx.timeouts.iceGatheringDelayMs, false);
@@ -124,52 +126,48 @@ export class Negotiator {
     }
   }
 
-  /** Answers the ringing call: `create_answer`, then `connecting` once the answer is set; sends `m.call.answer`. */
+  /**
+   * Answers the ringing call: `create_answer`, then `connecting` once the answer is set; sends `m.call.answer`.
+   * Rejects when a step fails (the call then ends with its reason) or the call ended meanwhile.
+   */
   public async answer(): Promise<void> {
     const host = this.#host;
     const pc = host.peerConnection();
     if (!pc || host.state() !== CallState.Ringing) {
-      return;
+      throw new VoipError(VoipErrorCode.InvalidState, `cannot answer a call in state ${host.state()}`);
     }
     host.transition(CallState.CreateAnswer);
     let answer: RTCSessionDescriptionInit;
     try {
       answer = await pc.createAnswer();
     } catch (error) {
-      await this.#fail(
+      throw await this.#fail(
         new VoipError(VoipErrorCode.CreateAnswer, "createAnswer failed", { cause: error }),
         CallErrorCode.CreateAnswer,
       );
-      return;
     }
     try {
       await pc.setLocalDescription(answer);
     } catch (error) {
-      await this.#fail(
+      throw await this.#fail(
         new VoipError(VoipErrorCode.SetLocalDescription, "setLocalDescription failed", { cause: error }),
         CallErrorCode.SetLocalDescription,
       );
-      return;
     }
-    if (!this.#live()) {
-      return;
-    }
+    this.#assertLive();
     host.transition(CallState.Connecting);
     await host.ice.waitForGathering(host.ctx.timeouts.answerDelayMs, true);
-    if (!this.#live()) {
-      return;
-    }
+    this.#assertLive();
     const sdp = pc.localDescription?.sdp ?? answer.sdp ?? "";
     host.ice.discardQueued();
     this.#answeredByUs = true;
     try {
       await host.signaller.sendAnswer(sdp, host.media.metadata());
     } catch (error) {
-      await this.#fail(
+      throw await this.#fail(
         new VoipError(VoipErrorCode.SendFailed, "could not send the answer", { cause: error }),
         CallErrorCode.UnknownError,
       );
-      return;
     }
     this.#inviteOrAnswerSent = true;
     host.ice.startSending();
@@ -242,10 +240,20 @@ export class Negotiator {
     }
   }
 
-  /** Emits `error`, then hangs up with `reason`. */
-  async #fail(error: VoipError, reason: CallErrorCode): Promise<void> {
+  /** Emits `error`, then hangs up with `reason`; returns the error (for callers that rethrow it). */
+  async #fail(error: VoipError, reason: CallErrorCode): Promise<VoipError> {
     this.#host.emit("error", error);
     await this.#host.hangup(reason);
+    return error;
+  }
+
+  #assertLive(): void {
+    if (!this.#live()) {
+      throw new VoipError(
+        VoipErrorCode.InvalidState,
+        `the call ended while answering (${this.#host.state()})`,
+      );
+    }
   }
 
   #live(): boolean {

@@ -19,8 +19,7 @@ export const CALL_TRANSITIONS: Readonly<Record<CallState, readonly CallState[]>>
   [CallState.Ringing]: [CallState.CreateAnswer, CallState.Ending, CallState.Ended],
   [CallState.CreateAnswer]: [CallState.Connecting, CallState.Ending, CallState.Ended],
   [CallState.Connecting]: [CallState.Connected, CallState.Ending, CallState.Ended],
-  // Connected → Connecting: ICE restart after a failure or disconnection.
-  [CallState.Connected]: [CallState.Connecting, CallState.Ending, CallState.Ended],
+  [CallState.Connected]: [CallState.Ending, CallState.Ended],
   [CallState.Ending]: [CallState.Ended],
   [CallState.Ended]: [],
 };

@@ -107,3 +107,40 @@ describe("negotiation", () => {
     });
   });
 });
+
+describe("answer and reject edge cases", () => {
+  it("answer() called twice answers once and both calls resolve when the answer is out", async () => {
+    env = await twoPeers();
+    const ringing = new Promise<import("../../src/index.js").CallSession>((resolve) =>
+      env!.bob.voip.on("incomingCall", resolve),
+    );
+    const outgoing = await env.alice.voip.inviteToCall(env.roomId, CallType.Voice, env.bob.userId);
+    const incoming = await ringing;
+    await Promise.all([incoming.answer(), incoming.answer()]);
+    await until(() => outgoing.state === CallState.Connected, "connected");
+    expect(env.hs.transcript().filter((e) => e.type === "m.call.answer")).toHaveLength(1);
+  });
+
+  it("answer() rejects with invalid_state once the call has ended", async () => {
+    env = await twoPeers();
+    const ringing = new Promise<import("../../src/index.js").CallSession>((resolve) =>
+      env!.bob.voip.on("incomingCall", resolve),
+    );
+    const outgoing = await env.alice.voip.inviteToCall(env.roomId, CallType.Voice, env.bob.userId);
+    const incoming = await ringing;
+    await outgoing.hangup();
+    await until(() => incoming.state === CallState.Ended, "ended");
+    await expect(incoming.answer()).rejects.toMatchObject({ code: VoipErrorCode.InvalidState });
+  });
+
+  it("reject() on an outgoing call hangs up instead of sending m.call.reject", async () => {
+    env = await twoPeers();
+    const outgoing = await env.alice.voip.inviteToCall(env.roomId, CallType.Voice, env.bob.userId);
+    await until(() => outgoing.state === CallState.InviteSent, "invite sent");
+    await outgoing.reject();
+    expect(outgoing.state).toBe(CallState.Ended);
+    await env.hs.flush();
+    expect(env.hs.transcript().some((e) => e.type === "m.call.reject")).toBe(false);
+    expect(env.hs.transcript().filter((e) => e.type === "m.call.hangup")).toHaveLength(1);
+  });
+});
