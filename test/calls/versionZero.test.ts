@@ -25,11 +25,10 @@ describe("a callee without party_id", () => {
     const create = alice.delegate.createPeerConnection.bind(alice.delegate);
     alice.delegate.createPeerConnection = async (config) => {
       const pc = await create(config);
-      const addIceCandidate = pc.addIceCandidate.bind(pc);
-      pc.addIceCandidate = (c?: RTCIceCandidateInit) => {
-        if (c) {
-          added.push(c);
-        }
+      const addIceCandidate = (c: RTCIceCandidateInit): Promise<void> => pc.addIceCandidate(c);
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- replacing the method, not calling its legacy overload
+      pc.addIceCandidate = (c: RTCIceCandidateInit) => {
+        added.push(c);
         return addIceCandidate(c);
       };
       return pc;
@@ -43,7 +42,7 @@ describe("a callee without party_id", () => {
     }
     const bobCandidates: RTCIceCandidateInit[] = [];
     bob.addEventListener("icecandidate", (e) => {
-      const c = (e as RTCPeerConnectionIceEvent).candidate;
+      const c = (e).candidate;
       if (c?.candidate) {
         bobCandidates.push(c.toJSON());
       }
