@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { CallState, CallType, isVoipError, VoipErrorCode, type CallSession, type Logger } from "../../src/index.js";
+import {
+  CallState,
+  CallType,
+  isVoipError,
+  VoipErrorCode,
+  type CallSession,
+  type Logger,
+} from "../../src/index.js";
 import { connectedCall, expectMediaFlows, twoPeers, until } from "../helpers/calls.js";
 
 type Env = Awaited<ReturnType<typeof twoPeers>>;
@@ -111,9 +118,7 @@ describe("negotiation", () => {
 describe("answer and reject edge cases", () => {
   it("answer() called twice answers once and both calls resolve when the answer is out", async () => {
     env = await twoPeers();
-    const ringing = new Promise<CallSession>((resolve) =>
-      env!.bob.voip.on("incomingCall", resolve),
-    );
+    const ringing = new Promise<CallSession>((resolve) => env!.bob.voip.on("incomingCall", resolve));
     const outgoing = await env.alice.voip.inviteToCall(env.roomId, CallType.Voice, env.bob.userId);
     const incoming = await ringing;
     await Promise.all([incoming.answer(), incoming.answer()]);
@@ -123,9 +128,7 @@ describe("answer and reject edge cases", () => {
 
   it("answer() rejects with invalid_state once the call has ended", async () => {
     env = await twoPeers();
-    const ringing = new Promise<CallSession>((resolve) =>
-      env!.bob.voip.on("incomingCall", resolve),
-    );
+    const ringing = new Promise<CallSession>((resolve) => env!.bob.voip.on("incomingCall", resolve));
     const outgoing = await env.alice.voip.inviteToCall(env.roomId, CallType.Voice, env.bob.userId);
     const incoming = await ringing;
     await outgoing.hangup();

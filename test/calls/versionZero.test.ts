@@ -42,7 +42,7 @@ describe("a callee without party_id", () => {
     }
     const bobCandidates: RTCIceCandidateInit[] = [];
     bob.addEventListener("icecandidate", (e) => {
-      const c = (e).candidate;
+      const c = e.candidate;
       if (c?.candidate) {
         bobCandidates.push(c.toJSON());
       }
