@@ -3,7 +3,7 @@
 // run MatrixCall is created: `supportsMatrixCall()` runs in the MatrixClient constructor.
 import { createRequire } from "node:module";
 import type { MatrixClient } from "matrix-js-sdk";
-import { CallState as JsCallState, type MatrixCall } from "matrix-js-sdk/lib/webrtc/call.js";
+import type { CallState as JsCallState, MatrixCall } from "matrix-js-sdk/lib/webrtc/call.js";
 import { CallEventHandlerEvent } from "matrix-js-sdk/lib/webrtc/callEventHandler.js";
 import type { DelegateMediaDevices, RoomEvent } from "../../src/index.js";
 import { probeRemoteMedia } from "../../src/node/index.js";
@@ -24,16 +24,17 @@ interface WrtcGlobals {
 /** `CallFeed` runs speaking detection through an `AnalyserNode`; a silent stub is enough. */
 class StubAudioContext {
   public createAnalyser(): object {
-    return {
-      fftSize: 512,
-      smoothingTimeConstant: 0.1,
+    const analyser = {
+      fftSize: 2048,
+      smoothingTimeConstant: 0.8,
       get frequencyBinCount(): number {
-        return this.fftSize / 2;
+        return analyser.fftSize / 2;
       },
       getFloatFrequencyData: (data: Float32Array): void => {
         data.fill(-Infinity);
       },
     };
+    return analyser;
   }
   public createMediaStreamSource(): object {
     return { connect: (): void => undefined, disconnect: (): void => undefined };
@@ -81,7 +82,11 @@ export function nextJsSdkIncomingCall(client: MatrixClient, timeoutMs = 20_000):
 
 /** Waits for a js-sdk call to reach `state`. */
 export function untilJsSdkState(call: MatrixCall, state: JsCallState, timeoutMs = 20_000): Promise<void> {
-  return until(() => call.state === state, `js-sdk call ${call.callId} ${state} (is ${call.state})`, timeoutMs);
+  return until(
+    () => call.state === state,
+    `js-sdk call ${call.callId} ${state} (is ${call.state})`,
+    timeoutMs,
+  );
 }
 
 /** Decoded media that reached the js-sdk call's remote stream, and the RTP bytes its peer connection received. */
@@ -172,7 +177,9 @@ export function describeWire(events: RoomEvent[]): string {
       for (const key of ["offer", "answer", "description"]) {
         const d = content[key] as { type?: string; sdp?: string } | undefined;
         if (typeof d?.sdp === "string") {
-          const lines = d.sdp.split(/\r?\n/).filter((l) => /^m=|^a=(sendrecv|sendonly|recvonly|inactive|msid:)/.test(l));
+          const lines = d.sdp
+            .split(/\r?\n/)
+            .filter((l) => /^m=|^a=(sendrecv|sendonly|recvonly|inactive|msid:)/.test(l));
           content[key] = { type: d.type, sdp: lines };
         }
       }
@@ -187,9 +194,8 @@ export function describeWire(events: RoomEvent[]): string {
 /** The stream ids in the latest `sdp_stream_metadata` (either key) that `sender` put on the wire. */
 export function lastMetadataStreamIds(events: RoomEvent[], sender: string): string[] {
   for (const e of [...events].reverse()) {
-    const metadata = (e.content.sdp_stream_metadata ?? e.content["org.matrix.msc3077.sdp_stream_metadata"]) as
-      | Record<string, unknown>
-      | undefined;
+    const metadata = (e.content.sdp_stream_metadata ??
+      e.content["org.matrix.msc3077.sdp_stream_metadata"]) as Record<string, unknown> | undefined;
     if (e.sender === sender && metadata !== undefined) {
       return Object.keys(metadata);
     }
