@@ -43,13 +43,13 @@ async function side(
   const s: Side = { port, pc, stream, remote: [], received: [], send };
   const pending: RTCIceCandidateInit[] = [];
   pc.addEventListener("icecandidate", (e) => {
-    const c = (e).candidate;
+    const c = e.candidate;
     if (c) {
       void send({ candidate: c.toJSON() });
     }
   });
   pc.addEventListener("track", (e) => {
-    const stream = (e).streams[0];
+    const stream = e.streams[0];
     if (stream && !s.remote.includes(stream)) {
       s.remote.push(stream);
     }
