@@ -4,7 +4,9 @@ export class CallParticipant {
   public readonly id: string;
 
   public constructor(
+    /** The Matrix user id, e.g. `@alice:example.org`. */
     public readonly userId: string,
+    /** The device id; empty when the remote device is not known. */
     public readonly deviceId: string,
     /** True for our own device. */
     public readonly isLocal = false,

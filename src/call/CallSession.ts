@@ -21,13 +21,21 @@ import type { WrappedMediaStream } from "./WrappedMediaStream.js";
 
 /** How a {@link CallSession} is created (by `VoIP`). */
 export interface CallSessionInit {
+  /** The `call_id` of the call on the wire. */
   callId: string;
+  /** The room the call belongs to. */
   roomId: string;
+  /** Voice or video, as the call starts. */
   type: CallType;
+  /** Whether we place the call or the peer does. */
   direction: CallDirection;
+  /** The peer's user id. */
   remoteUserId?: string;
+  /** The peer's device id, when known (an invite's `device_id`, or the device we invite). */
   remoteDeviceId?: string;
+  /** The peer's `party_id`, when known (from an incoming invite). */
   remotePartyId?: string;
+  /** The group call this call is a mesh leg of; absent for a 1:1 call. */
   groupCallId?: string;
 }
 
@@ -35,19 +43,22 @@ export type { InboundCandidate } from "./IceAgent.js";
 
 /**
  * One WebRTC peer connection: a 1:1 call, or one leg of a mesh group call. Created by `VoIP.inviteToCall` and for
- * incoming invites; never constructed by apps.
- *
- * Every way a call ends goes through one path that closes the peer connection, stops the timers, removes the
- * call from the registry and fires the end callbacks exactly once (PROTOCOL D5).
+ * incoming invites; never constructed by apps. Every way a call ends goes through one path that closes the peer
+ * connection, stops the timers, removes the call from the registry and fires the end callbacks exactly once
+ * (PROTOCOL D5).
  *
  * The session owns the state machine, the timers and that end path; its parts do the rest: `CallMedia` (streams,
  * mute, hold, screen share), `Negotiator` (offer/answer), `IceAgent` (candidates, gathering, restarts),
  * `CallPeerConnection` (the `RTCPeerConnection` and its events) and `CallSignaller` (outbound events).
  */
 export class CallSession extends TypedEventEmitter<CallSessionEvents> {
+  /** The `call_id` of the call on the wire. */
   public readonly callId: string;
+  /** The room the call belongs to. */
   public readonly roomId: string;
+  /** Whether we placed the call or the peer did. */
   public readonly direction: CallDirection;
+  /** The group call this call is a mesh leg of; undefined for a 1:1 call. */
   public readonly groupCallId?: string;
   #state = CallState.Fledgling;
   #hangupReason: CallErrorCode | undefined;

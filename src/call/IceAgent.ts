@@ -10,8 +10,11 @@ export const ICE_DISCONNECTED_GRACE_MS = 2_000;
 
 /** An inbound candidate after validation. */
 export interface InboundCandidate {
+  /** The candidate line (`candidate:…`), as in `RTCIceCandidateInit.candidate`. */
   candidate: string;
+  /** The `a=mid` of the media section the candidate belongs to, when given. */
   sdpMid?: string | null | undefined;
+  /** The index of the media section (m-line) the candidate belongs to, when given. */
   sdpMLineIndex?: number | null | undefined;
 }
 

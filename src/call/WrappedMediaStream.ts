@@ -16,8 +16,11 @@ export class WrappedMediaStream {
   /** @internal */
   public constructor(
     mediaStream: MediaStream,
+    /** Camera/microphone (`m.usermedia`) or a shared screen (`m.screenshare`). */
     public readonly purpose: StreamPurpose,
+    /** The device whose stream it is. */
     public readonly participant: CallParticipant,
+    /** True for our own streams, false for the peer's. */
     public readonly isLocal: boolean,
   ) {
     this.#mediaStream = mediaStream;

@@ -22,8 +22,11 @@ export type StreamPurpose = "m.usermedia" | "m.screenshare";
 
 /** One stream's metadata entry. */
 export interface StreamMetadataEntry {
+  /** What the stream carries: camera/microphone (`m.usermedia`) or a shared screen (`m.screenshare`). */
   purpose: StreamPurpose;
+  /** True when the stream's owner muted its audio. */
   audio_muted: boolean;
+  /** True when the stream's owner muted its video. */
   video_muted: boolean;
 }
 

@@ -2,8 +2,27 @@ import type { WrappedMediaStream } from "./WrappedMediaStream.js";
 
 /** A call's media statistics (user media only; zeros where there is no such track). */
 export interface CallStats {
-  audio: { bytesReceived: number; packetsReceived: number; packetsLost: number; bytesSent: number };
-  video: { bytesReceived: number; framesDecoded: number; bytesSent: number };
+  /** Audio RTP totals of the user-media tracks. */
+  audio: {
+    /** Bytes received (`inbound-rtp`). */
+    bytesReceived: number;
+    /** RTP packets received (`inbound-rtp`). */
+    packetsReceived: number;
+    /** RTP packets lost on the way to us, as the receiver counts them (`inbound-rtp`). */
+    packetsLost: number;
+    /** Bytes sent (`outbound-rtp`). */
+    bytesSent: number;
+  };
+  /** Video RTP totals of the user-media tracks. */
+  video: {
+    /** Bytes received (`inbound-rtp`). */
+    bytesReceived: number;
+    /** Video frames decoded (`inbound-rtp`). */
+    framesDecoded: number;
+    /** Bytes sent (`outbound-rtp`). */
+    bytesSent: number;
+  };
+  /** The current round-trip time of the nominated ICE candidate pair, in ms; absent when unknown. */
   roundTripTimeMs?: number;
 }
 

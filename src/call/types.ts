@@ -1,44 +1,81 @@
 /** Whether a call carries video. */
 export enum CallType {
+  /** Audio only. */
   Voice = "voice",
+  /** Audio and video. */
   Video = "video",
 }
 
 /** Who placed the call. */
 export enum CallDirection {
+  /** The peer invited us. */
   Incoming = "incoming",
+  /** We invited the peer. */
   Outgoing = "outgoing",
 }
 
 /** The state of a {@link CallSession}; the legal transitions are in `callState.ts`. */
 export enum CallState {
+  /** Just created, nothing done yet; leads to `CreateOffer` (outgoing) or `Ringing` (incoming invite). */
   Fledgling = "fledgling",
+  /**
+   * Outgoing: the invite is sent; an answer leads to `Connecting`, the invite lifetime running out to a
+   * hangup (`invite_timeout`).
+   */
   InviteSent = "invite_sent",
+  /** Outgoing: acquiring local media and creating the offer; leads to `InviteSent` once the invite is sent. */
   CreateOffer = "create_offer",
+  /** Incoming: `answer()` was called and the answer is being created and sent; leads to `Connecting`. */
   CreateAnswer = "create_answer",
+  /** Offer and answer are exchanged; ICE connecting leads to `Connected`. */
   Connecting = "connecting",
+  /** ICE is connected and media flows; only the end leads out of it. */
   Connected = "connected",
+  /**
+   * Incoming: the offer is applied and the call rings; `answer()` leads to `CreateAnswer`, `reject()` or the
+   * invite lifetime running out (`invite_timeout`) to the end.
+   */
   Ringing = "ringing",
+  /** A local `hangup()`/`reject()` is under way; always followed by `Ended`. */
   Ending = "ending",
+  /** Final: the call is over (see `CallSession.hangupReason`); nothing leads out of it. */
   Ended = "ended",
 }
 
 /** Why a call ended. The values are the wire values of `m.call.hangup` `reason`. */
 export enum CallErrorCode {
+  /** The user hung up or rejected; also assumed when an inbound hangup/reject has no known reason. */
   UserHangup = "user_hangup",
+  /** Creating or sending our offer (the first one or a renegotiation) failed. */
   LocalOfferFailed = "local_offer_failed",
+  /** Our camera/microphone could not be acquired (matrix-js-sdk sends `no_user_media`). */
   UserMediaFailed = "user_media_failed",
+  /** The peer reported an unknown device (matrix-js-sdk sends `unknown_devices`); we never send it. */
   UnknownDevice = "unknown_device",
+  /** Creating our answer failed. */
   CreateAnswer = "create_answer",
+  /** The peer's offer or answer could not be applied (`setRemoteDescription` failed). */
   SetRemoteDescription = "set_remote_description",
+  /** Applying our own offer or answer (`setLocalDescription`) failed. */
   SetLocalDescription = "set_local_description",
+  /**
+   * Another device answered or rejected the call (the caller selected another party, or another device of
+   * ours took it).
+   */
   AnsweredElsewhere = "answered_elsewhere",
+  /** The ICE connection failed (or stayed disconnected) and every ICE restart failed too. */
   IceFailed = "ice_failed",
+  /** Nobody answered within the invite's lifetime (outgoing `InviteSent` or incoming `Ringing`). */
   InviteTimeout = "invite_timeout",
+  /** The call lost glare to another call between the same parties and was replaced by it. */
   Replaced = "replaced",
+  /** Our ICE candidates could not be sent after every retry (matrix-js-sdk sends `signalling_timeout`). */
   IceTimeout = "ice_timeout",
+  /** We were busy: the app could not take a new call, so the invite was refused. */
   UserBusy = "user_busy",
+  /** The call was transferred; we only receive it (we announce no transfer capability). */
   Transferred = "transferred",
+  /** Any other failure (for example, our answer could not be sent). */
   UnknownError = "unknown_error",
 }
 

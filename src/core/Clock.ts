@@ -1,5 +1,6 @@
 /** An opaque handle for a scheduled timer. */
 export interface TimerHandle {
+  /** Type brand only: it keeps other values from passing as a handle (real handles need not carry it). */
   readonly __timer: true;
 }
 

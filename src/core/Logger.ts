@@ -8,9 +8,13 @@ export type LogContext = Record<string, unknown>;
  * anomalies and retries; `error` gave up. SDP and key material never appear above `debug`.
  */
 export interface Logger {
+  /** Payload shapes and dropped input; SDP and key material never appear above this level. */
   debug(message: string, context?: LogContext): void;
+  /** One line per lifecycle transition. */
   info(message: string, context?: LogContext): void;
+  /** A recovered anomaly or a retry. */
   warn(message: string, context?: LogContext): void;
+  /** A failure the library gave up on. */
   error(message: string, context?: LogContext): void;
   /** A logger whose lines are prefixed with `namespace`. */
   child(namespace: string): Logger;

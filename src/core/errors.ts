@@ -20,9 +20,11 @@ export type VoipErrorCode = (typeof VoipErrorCode)[keyof typeof VoipErrorCode];
 
 /** The error type of the library: a stable `code` and the underlying `cause`. */
 export class VoipError extends Error {
+  /** Always `"VoipError"`. */
   public override readonly name: string = "VoipError";
 
   public constructor(
+    /** What went wrong, stable across releases: a {@link CallErrorCode} or an API-level code. */
     public readonly code: VoipErrorCode,
     message: string,
     options?: { cause?: unknown },
@@ -41,12 +43,16 @@ export function isVoipError(error: unknown, code?: VoipErrorCode): error is Voip
  * and, for `M_LIMIT_EXCEEDED`, how long the server asked us to wait.
  */
 export class MatrixPortError extends Error {
+  /** Always `"MatrixPortError"`. */
   public override readonly name: string = "MatrixPortError";
 
   public constructor(
+    /** The Matrix `errcode` of the response (for example `M_FORBIDDEN`, `M_LIMIT_EXCEEDED`). */
     public readonly errcode: string,
+    /** The HTTP status of the response; 0 when no response arrived (network error). */
     public readonly httpStatus: number,
     message: string,
+    /** For `M_LIMIT_EXCEEDED`: how long the server asked us to wait before retrying, in milliseconds. */
     public readonly retryAfterMs?: number,
     options?: { cause?: unknown },
   ) {

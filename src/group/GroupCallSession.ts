@@ -5,9 +5,14 @@ import type { CallParticipant } from "../call/CallParticipant.js";
  * callbacks and the VoIP registry refer to.
  */
 export interface GroupCallSession {
+  /** The group call's id (`call_id` in the membership events). */
   readonly groupCallId: string;
+  /** The room the group call is in. */
   readonly roomId: string;
+  /** The membership `application`, e.g. `m.call`. */
   readonly application: string;
+  /** The membership `scope`, e.g. `m.room`. */
   readonly scope: string;
+  /** The devices currently in the call. */
   readonly participants: readonly CallParticipant[];
 }

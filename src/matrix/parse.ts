@@ -47,9 +47,11 @@ export type MeshDialect = "famedly-v1" | "famedly-v2";
 
 /** Parsed 1:1 signalling of type `T`: a room event, or mesh signalling over to-device with its extras. */
 export type ParsedSignalling<T extends CallEventType> = {
+  /** Always `"signalling"`. */
   kind: "signalling";
   /** The `m.call.*` type, aliases and the v2 mesh prefix normalised. */
   type: T;
+  /** The validated content. */
   content: SignallingContentMap[T];
 } & ({ transport: "room" } | { transport: "toDevice"; dialect: MeshDialect; mesh: MeshFieldsContent });
 
@@ -59,19 +61,64 @@ export type AnyParsedSignalling = { [T in CallEventType]: ParsedSignalling<T> }[
 /** Parsed content of every kind of inbound event. Narrow on `kind`, then `type` for signalling. */
 export type ParsedContent =
   | AnyParsedSignalling
-  | { kind: "membership"; type: typeof GroupEventType.Member; content: FamedlyMemberContent }
   | {
+      /** A famedly membership state event. */
+      kind: "membership";
+      /** Always `com.famedly.call.member`. */
+      type: typeof GroupEventType.Member;
+      /** The valid `memberships` entries, and how many invalid ones were skipped. */
+      content: FamedlyMemberContent;
+    }
+  | {
+      /** An Element / MatrixRTC membership state event. */
       kind: "elementMembership";
+      /** Always `org.matrix.msc3401.call.member`. */
       type: typeof GroupEventType.ElementMember;
       /** `null` for the leave content `{}`. */
       content: ElementMembershipContent | null;
     }
-  | { kind: "keys"; dialect: MeshDialect; content: FamedlyKeysContent }
-  | { kind: "elementKeys"; dialect: "element"; content: ElementKeysContent }
-  | { kind: "keyRequest"; dialect: MeshDialect; content: KeyRequestContent }
-  | { kind: "reaction"; content: ReactionContent }
-  | { kind: "redaction"; content: RedactionContent }
-  | { kind: "notification"; content: RtcNotificationContent };
+  | {
+      /** A famedly SFU key event. */
+      kind: "keys";
+      /** Which famedly dialect it came in (by its event type). */
+      dialect: MeshDialect;
+      /** The validated content. */
+      content: FamedlyKeysContent;
+    }
+  | {
+      /** An Element SFU key event. */
+      kind: "elementKeys";
+      /** Always `"element"`. */
+      dialect: "element";
+      /** The validated content. */
+      content: ElementKeysContent;
+    }
+  | {
+      /** A famedly SFU key request. */
+      kind: "keyRequest";
+      /** Which famedly dialect it came in (by its event type); the reply uses the same one. */
+      dialect: MeshDialect;
+      /** The validated content. */
+      content: KeyRequestContent;
+    }
+  | {
+      /** An in-call reaction (`com.famedly.call.member.reaction`). */
+      kind: "reaction";
+      /** The validated content. */
+      content: ReactionContent;
+    }
+  | {
+      /** An `m.room.redaction` with call routing fields (`call_id`, `device_id`, `redacts_type`). */
+      kind: "redaction";
+      /** The validated content. */
+      content: RedactionContent;
+    }
+  | {
+      /** An MSC4075 `org.matrix.msc4075.rtc.notification`. */
+      kind: "notification";
+      /** The validated content. */
+      content: RtcNotificationContent;
+    };
 
 /** A rejected content: the offending field path and why. */
 export interface ParseFailure extends FieldIssue {
@@ -79,7 +126,14 @@ export interface ParseFailure extends FieldIssue {
 }
 
 /** The outcome of {@link parseContent}. `wireType` is the type as received. */
-export type ParseResult = (ParsedContent & { ok: true; wireType: string }) | ParseFailure;
+export type ParseResult =
+  | (ParsedContent & {
+      /** Always `true`: the content is valid. */
+      ok: true;
+      /** The event type as received (before aliases and the mesh prefix were normalised). */
+      wireType: string;
+    })
+  | ParseFailure;
 
 /** Options of {@link parseContent}. */
 export interface ParseOptions {

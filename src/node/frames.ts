@@ -43,8 +43,11 @@ export class ToneGenerator {
 
 /** Size and rate of a synthetic video track. Width and height are even (I420 subsamples chroma by 2). */
 export interface VideoFormat {
+  /** Frame width in pixels (even, up to 4096). */
   width: number;
+  /** Frame height in pixels (even, up to 4096). */
   height: number;
+  /** Frames per second, 1 to 60. */
   fps: number;
 }
 

@@ -6,8 +6,11 @@ import { VoipError, VoipErrorCode } from "../core/errors.js";
 export interface WrtcAudioData {
   /** Interleaved signed 16-bit samples. */
   samples: Int16Array;
+  /** Samples per second per channel, in Hz (e.g. 48000). */
   sampleRate: number;
+  /** Bits per sample; 16 for these `Int16Array` samples. */
   bitsPerSample?: number;
+  /** Number of interleaved channels; 1 when absent. */
   channelCount?: number;
   /** Samples per channel in this chunk. */
   numberOfFrames?: number;
@@ -15,7 +18,9 @@ export interface WrtcAudioData {
 
 /** One I420 video frame, as `@roamhq/wrtc`'s `RTCVideoSource` takes it and `RTCVideoSink` reports it. */
 export interface WrtcVideoFrame {
+  /** Frame width in pixels. */
   width: number;
+  /** Frame height in pixels. */
   height: number;
   /** Y plane (width × height) followed by the U and V planes (width/2 × height/2 each). */
   data: Uint8Array;

@@ -41,6 +41,7 @@ export async function waitFor<T>(
 
 /** Anything with `on(event, listener) → unsubscribe`, such as a `TypedEventEmitter`. */
 export interface Subscribable<E> {
+  /** Calls `listener` on every emission of `event`; returns a function that unsubscribes. */
   on<K extends keyof E>(event: K, listener: E[K]): () => void;
 }
 
@@ -49,7 +50,9 @@ export type EventArgs<E, K extends keyof E> = E[K] extends (...args: infer A) =>
 
 /** One captured emission. */
 export interface CapturedEvent<E, K extends keyof E = keyof E> {
+  /** The event name. */
   event: K;
+  /** The arguments it was emitted with. */
   args: EventArgs<E, K>;
 }
 

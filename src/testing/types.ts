@@ -74,17 +74,25 @@ export interface Faults {
 
 /** One entry of {@link LocalHomeserver.getRoomState}. */
 export interface RoomStateEntry {
+  /** The event type. */
   type: string;
+  /** The state key (`""` for room-wide state). */
   stateKey: string;
+  /** The user id that set this state. */
   sender: string;
+  /** The content, cleartext (state is never encrypted), a copy. */
   content: Record<string, unknown>;
+  /** The id of the state event. */
   eventId: string;
+  /** When the server accepted it, in ms (the injected clock). */
   originServerTs: number;
 }
 
 /** A device addressed by a to-device message. */
 export interface DeviceAddress {
+  /** The recipient's user id. */
   userId: string;
+  /** The recipient's device id. */
   deviceId: string;
 }
 
@@ -93,15 +101,19 @@ export interface DeviceAddress {
  * to-device messages `content` is opaque ciphertext and `type` the inner (cleartext) type.
  */
 export interface TranscriptEntry {
+  /** What was accepted: a room event, a state event or a to-device message. */
   kind: "room" | "state" | "toDevice";
+  /** The sender's user id. */
   sender: string;
   /** The sending device; `undefined` for events the test harness created (room creation, joins). */
   senderDevice: string | undefined;
+  /** Room and state events: the room. */
   roomId?: string;
   /** Room and state events: the event id. */
   eventId?: string;
   /** The inner type (the cleartext type of an encrypted event). */
   type: string;
+  /** State events: the state key. */
   stateKey?: string;
   /** Cleartext, or for encrypted events an opaque ciphertext object. To-device: the first recipient's message. */
   content: Record<string, unknown>;

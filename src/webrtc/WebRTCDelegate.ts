@@ -9,6 +9,7 @@ import type { EncryptionKeyProvider } from "../group/EncryptionKeyProvider.js";
  */
 export type DelegateMediaDevices = Pick<MediaDevices, "getUserMedia"> &
   Partial<Pick<MediaDevices, "getDisplayMedia" | "enumerateDevices">> & {
+    /** Set by `VoIP` (calling any handler that was there before) to move calls to the new default devices. */
     ondevicechange?: ((event: Event) => unknown) | null;
   };
 
@@ -21,7 +22,9 @@ export type DelegateMediaDevices = Pick<MediaDevices, "getUserMedia"> &
  * `handleCallEnded` (+ `handleMissedCall` when the remote ended a call that never connected).
  */
 export interface WebRTCDelegate {
+  /** Local media: `getUserMedia` (camera/microphone), `getDisplayMedia` (screen sharing), `ondevicechange`. */
   readonly mediaDevices: DelegateMediaDevices;
+  /** Creates a call's peer connection; `config.iceServers` are the homeserver's TURN servers (maybe none). */
   createPeerConnection(config: RTCConfiguration): RTCPeerConnection | Promise<RTCPeerConnection>;
   /** True in browsers. */
   readonly isWeb: boolean;
@@ -29,12 +32,20 @@ export interface WebRTCDelegate {
   canHandleNewCall?: boolean | (() => boolean);
   /** SFU mode: where received and own media keys go. */
   keyProvider?: EncryptionKeyProvider;
+  /** An incoming call arrived: start ringing (called before local media is acquired). */
   playRingtone?(): void | Promise<void>;
+  /** Stop ringing: the call was answered (by us or the peer), or a call that rang ended. */
   stopRingtone?(): void | Promise<void>;
+  /** A new call exists: subscribe to its events before it goes further. */
   registerListeners?(call: CallSession): void | Promise<void>;
+  /** A call is set up: an outgoing one after its media and peer connection, an incoming one once it rings. */
   handleNewCall?(call: CallSession): void | Promise<void>;
+  /** A 1:1 call ended (`call.hangupReason` says why). */
   handleCallEnded?(call: CallSession): void | Promise<void>;
+  /** An incoming call ended unanswered: the caller gave up, it timed out, or we were busy. */
   handleMissedCall?(call: CallSession): void | Promise<void>;
+  /** A group call was discovered in a room, or entered. */
   handleNewGroupCall?(group: GroupCallSession): void | Promise<void>;
+  /** We left a group call. */
   handleGroupCallEnded?(group: GroupCallSession): void | Promise<void>;
 }

@@ -96,7 +96,14 @@ export class MatrixJsSdkPort implements MatrixClientPort {
     return currentStateEvents(this.#client, roomId, type);
   }
 
-  public async sendRoomEvent(roomId: string, type: string, content: object): Promise<{ eventId: string }> {
+  public async sendRoomEvent(
+    roomId: string,
+    type: string,
+    content: object,
+  ): Promise<{
+    /** The id of the sent event. */
+    eventId: string;
+  }> {
     const txnId = this.#newTxnId();
     const client = this.#client;
     // js-sdk's scheduler (the default) already retries 5xx and 429 answers of room events with backoff, but not
@@ -126,7 +133,12 @@ export class MatrixJsSdkPort implements MatrixClientPort {
     stateKey: string,
     content: object,
     opts?: { delayMs?: number },
-  ): Promise<{ eventId?: string; delayId?: string }> {
+  ): Promise<{
+    /** The id of the sent event (sent now, without `delayMs`). */
+    eventId?: string;
+    /** The id of the scheduled delayed event (with `delayMs`). */
+    delayId?: string;
+  }> {
     const client = this.#client as unknown as UntypedStateClient;
     if (opts?.delayMs !== undefined) {
       const delay = opts.delayMs;
@@ -192,7 +204,14 @@ export class MatrixJsSdkPort implements MatrixClientPort {
     return out;
   }
 
-  public async redactEvent(roomId: string, eventId: string, content?: object): Promise<{ eventId: string }> {
+  public async redactEvent(
+    roomId: string,
+    eventId: string,
+    content?: object,
+  ): Promise<{
+    /** The id of the redaction event. */
+    eventId: string;
+  }> {
     // js-sdk's redactEvent() only carries `reason`; the reference puts routing fields in the redaction content.
     const txnId = this.#newTxnId();
     const path = `/rooms/${encodeURIComponent(roomId)}/redact/${encodeURIComponent(eventId)}/${encodeURIComponent(txnId)}`;
@@ -287,7 +306,10 @@ export class MatrixJsSdkPort implements MatrixClientPort {
     return out;
   }
 
-  public async getServerFeatures(): Promise<{ delayedEvents: boolean }> {
+  public async getServerFeatures(): Promise<{
+    /** True when the server supports MSC4140 delayed events. */
+    delayedEvents: boolean;
+  }> {
     const delayedEvents = await withRetry("versions", this.#retry, () =>
       this.#client.doesServerSupportUnstableFeature(MSC4140),
     );

@@ -52,7 +52,10 @@ export interface MatrixJsSdkPortOptions {
 export function createMatrixJsSdkPort(
   client: MatrixClient,
   opts: MatrixJsSdkPortOptions = {},
-): MatrixClientPort & { dispose(): void } {
+): MatrixClientPort & {
+  /** Detaches the port from the client: no more sync batches, no more device-list refreshes. */
+  dispose(): void;
+} {
   return new MatrixJsSdkPort(client, {
     clock: opts.clock ?? systemClock,
     logger: opts.logger ?? silentLogger,
