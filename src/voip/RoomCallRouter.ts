@@ -1,7 +1,7 @@
 import type { CallSession, CallSessionInit } from "../call/CallSession.js";
 import { resolveGlare } from "../call/glare.js";
 import { callTypeOfInvite } from "../call/sdp.js";
-import { buildHangupContent, readStreamMetadata, type StreamMetadata } from "../call/signalling.js";
+import { buildHangupContent, readStreamMetadata } from "../call/signalling.js";
 import { CallDirection, CallErrorCode, CallState, callErrorCodeFromWire } from "../call/types.js";
 import type { Clock } from "../core/Clock.js";
 import type { Logger } from "../core/Logger.js";
@@ -119,7 +119,7 @@ export class RoomCallRouter {
         await call.handleAnswer(
           parsed.content.party_id,
           parsed.content.answer,
-          toStreamMetadata(readStreamMetadata(parsed.content)),
+          readStreamMetadata(parsed.content),
         );
         return;
       case CallEventType.Candidates:
@@ -135,13 +135,10 @@ export class RoomCallRouter {
         call.handleHangup(callErrorCodeFromWire(parsed.content.reason));
         return;
       case CallEventType.Negotiate:
-        await call.handleNegotiate(
-          parsed.content.description,
-          toStreamMetadata(readStreamMetadata(parsed.content)),
-        );
+        await call.handleNegotiate(parsed.content.description, readStreamMetadata(parsed.content));
         return;
       case CallEventType.SdpStreamMetadataChanged: {
-        const metadata = toStreamMetadata(readStreamMetadata(parsed.content));
+        const metadata = readStreamMetadata(parsed.content);
         if (metadata) {
           call.handleStreamMetadataChanged(metadata);
         }
@@ -169,7 +166,7 @@ export class RoomCallRouter {
     if (content.invitee_device_id !== undefined && content.invitee_device_id !== client.deviceId) {
       return;
     }
-    const metadata = toStreamMetadata(readStreamMetadata(content));
+    const metadata = readStreamMetadata(content);
     const init: CallSessionInit = {
       callId: content.call_id,
       roomId: event.roomId,
@@ -250,29 +247,4 @@ function canHandleNewCall(delegate: WebRTCDelegate): boolean {
     return value();
   }
   return value ?? true;
-}
-
-/** Keeps the entries with a purpose we understand (`m.usermedia`, `m.screenshare`). */
-export function toStreamMetadata(
-  metadata:
-    | Record<
-        string,
-        { purpose: string; audio_muted?: boolean | undefined; video_muted?: boolean | undefined }
-      >
-    | undefined,
-): StreamMetadata | undefined {
-  if (metadata === undefined) {
-    return undefined;
-  }
-  const out: StreamMetadata = {};
-  for (const [id, entry] of Object.entries(metadata)) {
-    if (entry.purpose === "m.usermedia" || entry.purpose === "m.screenshare") {
-      out[id] = {
-        purpose: entry.purpose,
-        audio_muted: entry.audio_muted ?? false,
-        video_muted: entry.video_muted ?? false,
-      };
-    }
-  }
-  return out;
 }
