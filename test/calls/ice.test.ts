@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { CallErrorCode, CallState, CallType } from "../../src/index.js";
-import { connectedCall, expectMediaFlows, twoPeers, until, untilState } from "../helpers/calls.js";
+import { LocalHomeserver, ManualClock } from "../../src/testing/index.js";
+import {
+  connectedCall,
+  expectMediaFlows,
+  makePeer,
+  nextIncomingCall,
+  twoPeers,
+  until,
+  untilState,
+} from "../helpers/calls.js";
 
 type Env = Awaited<ReturnType<typeof twoPeers>>;
 let env: Env | undefined;
@@ -12,7 +21,7 @@ afterEach(async () => {
 const ufrag = (sdp: unknown): string | undefined => /a=ice-ufrag:(\S+)/.exec(String(sdp))?.[1];
 
 /** Wraps a peer's createPeerConnection to record configs and keep the connections. */
-function recordPeerConnections(peer: Env["alice"]): {
+function recordPeerConnections(peer: Pick<Env["alice"], "delegate">): {
   configs: RTCConfiguration[];
   pcs: RTCPeerConnection[];
 } {
@@ -146,5 +155,45 @@ describe("ICE", () => {
     const { incoming } = await connectedCall(env, CallType.Voice);
     expect(recorded.configs[0]?.iceServers).toEqual([]);
     await expectMediaFlows(incoming, { video: false });
+  });
+});
+
+describe("TURN refresh (D11)", () => {
+  it("refetches TURN credentials before their ttl runs out while a call runs, and an ICE restart uses them", async () => {
+    const hs = new LocalHomeserver();
+    const turn = (username: string) => ({ uris: ["turn:127.0.0.1:3478"], username, password: "p", ttl: 60 });
+    hs.setTurnServers(turn("first"));
+    const clock = new ManualClock();
+    const roomId = await hs.createRoom({ creator: "@alice:local", members: ["@bob:local"] });
+    const alice = makePeer(hs, "@alice:local", "ALICE", { voip: { clock } });
+    const bob = makePeer(hs, "@bob:local", "BOB");
+    const recorded = recordPeerConnections(alice);
+    try {
+      const ringing = nextIncomingCall(bob);
+      const outgoing = await alice.voip.inviteToCall(roomId, CallType.Voice, bob.userId);
+      // The TURN server does not exist, so gathering never completes: the (manual) gathering cap sends the invite.
+      for (let i = 0; i < 100 && outgoing.state !== CallState.InviteSent; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        await clock.advance(50);
+      }
+      const incoming = await ringing;
+      await incoming.answer();
+      await untilState(outgoing, CallState.Connected);
+      expect(hs.stats.turnRequests).toBe(2); // one per side
+      const pc = recorded.pcs[0]!;
+      expect(pc.getConfiguration().iceServers?.[0]?.username).toBe("first");
+
+      hs.setTurnServers(turn("second"));
+      await clock.advance(53_000);
+      expect(hs.stats.turnRequests).toBe(2);
+      await clock.advance(1_000); // 90% of the 60 s ttl
+      await until(() => hs.stats.turnRequests === 3, "the refresh request");
+      await outgoing.restartIce();
+      expect(pc.getConfiguration().iceServers?.[0]?.username).toBe("second");
+      await until(() => hs.transcript().some((e) => e.type === "m.call.negotiate"), "restart offer");
+    } finally {
+      await Promise.all([alice.voip.dispose(), bob.voip.dispose()]);
+      await hs.close();
+    }
   });
 });
