@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { wireExample, wireExamples } from "../../test/helpers/wireExamples.js";
 import { silentLogger } from "../core/Logger.js";
 import { CallEventType } from "../matrix/eventTypes.js";
 import { parseContent } from "../matrix/parse.js";
@@ -29,26 +28,6 @@ import {
 } from "./signalling.js";
 import { CallErrorCode } from "./types.js";
 
-interface WireExample {
-  name: string;
-  type: string;
-  transport: string;
-  dialect: string;
-  content: Record<string, unknown>;
-}
-
-// The repo root is two levels up from src/call; the shared specs sit beside it.
-const FIXTURES = fileURLToPath(new URL("../../../shared/fixtures/wire-examples.json", import.meta.url));
-const examples = (JSON.parse(readFileSync(FIXTURES, "utf8")) as { examples: WireExample[] }).examples;
-
-function example(name: string): WireExample {
-  const found = examples.find((e) => e.name === name);
-  if (found === undefined) {
-    throw new Error(`no fixture ${name}`);
-  }
-  return structuredClone(found);
-}
-
 const UNSTABLE = "org.matrix.msc3077.sdp_stream_metadata";
 
 /** A reference example as we write it: the same, plus the stable metadata key (PROTOCOL D8). */
@@ -61,7 +40,7 @@ function values<T extends CallEventType>(
   name: string,
   type: T,
 ): SignallingContentMap[T] & { mesh?: MeshFieldsContent } {
-  const ex = example(name);
+  const ex = wireExample(name);
   const result = parseContent(ex.type, ex.content, silentLogger);
   if (!result.ok || result.kind !== "signalling" || result.type !== type) {
     throw new Error(`${name} is not a ${type}`);
@@ -102,20 +81,20 @@ function invite(name: string): InviteContent {
 
 /** Each example we build, with the content our builder makes from the example's own values. */
 const built: [name: string, expected: Record<string, unknown>, build: () => object][] = [
-  ["invite (ours)", example("invite (ours)").content, () => invite("invite (ours)")],
+  ["invite (ours)", wireExample("invite (ours)").content, () => invite("invite (ours)")],
   [
     "invite to one device (ours)",
-    example("invite to one device (ours)").content,
+    wireExample("invite to one device (ours)").content,
     () => invite("invite to one device (ours)"),
   ],
   [
     "invite (reference)",
-    withStableKey(example("invite (reference)").content),
+    withStableKey(wireExample("invite (reference)").content),
     () => invite("invite (reference)"),
   ],
   [
     "answer (reference)",
-    withStableKey(example("answer (reference)").content),
+    withStableKey(wireExample("answer (reference)").content),
     () => {
       const c = values("answer (reference)", CallEventType.Answer);
       return buildAnswerContent({ ...base(c), answerSdp: c.answer.sdp, metadata: metadataOf(c) });
@@ -123,7 +102,7 @@ const built: [name: string, expected: Record<string, unknown>, build: () => obje
   ],
   [
     "candidates",
-    example("candidates").content,
+    wireExample("candidates").content,
     () => {
       const c = values("candidates", CallEventType.Candidates);
       return buildCandidatesContent({ ...base(c), candidates: c.candidates });
@@ -131,7 +110,7 @@ const built: [name: string, expected: Record<string, unknown>, build: () => obje
   ],
   [
     "select_answer",
-    example("select_answer").content,
+    wireExample("select_answer").content,
     () => {
       const c = values("select_answer", CallEventType.SelectAnswer);
       return buildSelectAnswerContent({ ...base(c), selectedPartyId: c.selected_party_id });
@@ -139,12 +118,12 @@ const built: [name: string, expected: Record<string, unknown>, build: () => obje
   ],
   [
     "reject",
-    example("reject").content,
+    wireExample("reject").content,
     () => buildRejectContent(base(values("reject", CallEventType.Reject))),
   ],
   [
     "negotiate offer",
-    withStableKey(example("negotiate offer").content),
+    withStableKey(wireExample("negotiate offer").content),
     () => {
       const c = values("negotiate offer", CallEventType.Negotiate);
       return buildNegotiateOfferContent({
@@ -157,7 +136,7 @@ const built: [name: string, expected: Record<string, unknown>, build: () => obje
   ],
   [
     "negotiate answer",
-    example("negotiate answer").content,
+    wireExample("negotiate answer").content,
     () => {
       const c = values("negotiate answer", CallEventType.Negotiate);
       return buildNegotiateAnswerContent({
@@ -169,7 +148,7 @@ const built: [name: string, expected: Record<string, unknown>, build: () => obje
   ],
   [
     "hangup (ours)",
-    example("hangup (ours)").content,
+    wireExample("hangup (ours)").content,
     () =>
       buildHangupContent({
         ...base(values("hangup (ours)", CallEventType.Hangup)),
@@ -178,7 +157,7 @@ const built: [name: string, expected: Record<string, unknown>, build: () => obje
   ],
   [
     "busy (ours)",
-    example("busy (ours)").content,
+    wireExample("busy (ours)").content,
     () =>
       buildHangupContent({
         ...base(values("busy (ours)", CallEventType.Hangup)),
@@ -187,7 +166,7 @@ const built: [name: string, expected: Record<string, unknown>, build: () => obje
   ],
   [
     "metadata changed (ours)",
-    example("metadata changed (ours)").content,
+    wireExample("metadata changed (ours)").content,
     () => {
       const c = values("metadata changed (ours)", CallEventType.SdpStreamMetadataChanged);
       return buildMetadataChangedContent({ ...base(c), metadata: metadataOf(c) });
@@ -195,7 +174,7 @@ const built: [name: string, expected: Record<string, unknown>, build: () => obje
   ],
   [
     "replaces",
-    example("replaces").content,
+    wireExample("replaces").content,
     () => {
       const c = values("replaces", CallEventType.Replaces);
       const target = must(c.target_user);
@@ -213,7 +192,7 @@ const built: [name: string, expected: Record<string, unknown>, build: () => obje
   ],
   [
     "asserted identity",
-    example("asserted identity").content,
+    wireExample("asserted identity").content,
     () => {
       const c = values("asserted identity", CallEventType.AssertedIdentity);
       const who = c.asserted_identity;
@@ -225,7 +204,7 @@ const built: [name: string, expected: Record<string, unknown>, build: () => obje
   ],
   [
     "mesh invite (v2)",
-    withStableKey(example("mesh invite (v2)").content),
+    withStableKey(wireExample("mesh invite (v2)").content),
     () => {
       const mesh = must(values("mesh invite (v2)", CallEventType.Invite).mesh);
       return withMeshFields(invite("mesh invite (v2)"), {
@@ -240,7 +219,7 @@ const built: [name: string, expected: Record<string, unknown>, build: () => obje
   ],
 ];
 
-describe("what we build has the shape of the wire examples", () => {
+describe("what we build has the shape of the wire wireExamples", () => {
   it.each(built)("%s", (_name, expected, build) => {
     const content = build();
     expect(content).toStrictEqual(expected);
@@ -248,14 +227,14 @@ describe("what we build has the shape of the wire examples", () => {
   });
 
   it.each(built)("%s parses back to the same content", (name, _expected, build) => {
-    const ex = example(name);
+    const ex = wireExample(name);
     const content = build();
     const result = parseContent(ex.type, content, silentLogger);
     expect(result).toMatchObject({ ok: true, content });
   });
 
   it("covers every example written in our dialect", () => {
-    const ours = examples.filter(
+    const ours = wireExamples.filter(
       (e) => (e as { dialect?: string }).dialect === "ours" && e.type.startsWith("m.call."),
     );
     const covered = new Set(built.map(([name]) => name));
@@ -394,11 +373,11 @@ describe("readers", () => {
       throw new Error("expected an asserted identity");
     }
     expect(readAssertedIdentity(identity.content)).toStrictEqual({ id: "@carol:x" });
-    const replaces = parseContent("m.call.replaces", example("replaces").content, silentLogger);
+    const replaces = parseContent("m.call.replaces", wireExample("replaces").content, silentLogger);
     if (!replaces.ok || replaces.kind !== "signalling" || replaces.type !== "m.call.replaces") {
       throw new Error("expected replaces");
     }
-    const fields = example("replaces").content;
+    const fields = wireExample("replaces").content;
     for (const common of ["call_id", "party_id", "version"]) {
       Reflect.deleteProperty(fields, common);
     }

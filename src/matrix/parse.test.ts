@@ -1,29 +1,8 @@
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { wireExample, wireExamples } from "../../test/helpers/wireExamples.js";
 import type { LogContext, Logger } from "../core/Logger.js";
 import { CallEventType } from "./eventTypes.js";
 import { parseContent, type ParseResult } from "./parse.js";
-
-interface WireExample {
-  name: string;
-  transport: "room" | "toDevice" | "state";
-  type: string;
-  dialect: string;
-  content: Record<string, unknown>;
-}
-
-// The repo root is two levels up from src/matrix; the shared specs sit beside it.
-const FIXTURES = fileURLToPath(new URL("../../../shared/fixtures/wire-examples.json", import.meta.url));
-const examples = (JSON.parse(readFileSync(FIXTURES, "utf8")) as { examples: WireExample[] }).examples;
-
-function example(name: string): WireExample {
-  const found = examples.find((e) => e.name === name);
-  if (found === undefined) {
-    throw new Error(`no fixture ${name}`);
-  }
-  return structuredClone(found);
-}
 
 interface Line {
   level: string;
@@ -43,7 +22,7 @@ function captureLogger(): { logger: Logger; lines: Line[] } {
   return { logger, lines };
 }
 
-const SDP = (example("invite (ours)").content.offer as { sdp: string }).sdp;
+const SDP = (wireExample("invite (ours)").content.offer as { sdp: string }).sdp;
 const KEY = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 
 /** Parses, expects a failure on `field`, and checks the one debug line names it without leaking SDP or keys. */
@@ -208,7 +187,7 @@ const perType: Record<CallEventType, { base: string; cases: Mutation[] }> = {
 };
 
 describe("parseContent: every wire example", () => {
-  it.each(examples.map((e) => [e.name, e] as const))("parses %s", (_name, ex) => {
+  it.each(wireExamples.map((e) => [e.name, e] as const))("parses %s", (_name, ex) => {
     const { logger, lines } = captureLogger();
     const result = parseContent(ex.type, ex.content, logger);
     expect(result.ok).toBe(true);
@@ -221,7 +200,7 @@ describe("parseContent: every wire example", () => {
     }
   });
 
-  it.each(examples.filter((e) => e.transport === "toDevice").map((e) => [e.name, e] as const))(
+  it.each(wireExamples.filter((e) => e.transport === "toDevice").map((e) => [e.name, e] as const))(
     "reads %s as to-device with its mesh fields",
     (_name, ex) => {
       const result = parseContent(ex.type, ex.content, captureLogger().logger, { transport: "toDevice" });
@@ -248,7 +227,7 @@ describe("parseContent: bad 1:1 signalling is dropped with the field named", () 
     it.each([...common, ...cases].map(([what, mutate, field]) => [what, mutate, field] as const))(
       `${type}: %s`,
       (_what, mutate, field) => {
-        const content = example(base).content;
+        const content = wireExample(base).content;
         mutate(content);
         expectDropped(type, content, field);
         // The same content over to-device (famedly-v2 type, with valid mesh fields) fails on the same field.
@@ -285,7 +264,7 @@ describe("parseContent: accepted variations", () => {
   it("reads the aliases as their m.call type", () => {
     const metadata = parseContent(
       "org.matrix.call.sdp_stream_metadata_changed",
-      example("metadata changed (ours)").content,
+      wireExample("metadata changed (ours)").content,
       captureLogger().logger,
     );
     expect(metadata).toMatchObject({
@@ -295,7 +274,7 @@ describe("parseContent: accepted variations", () => {
     });
     const identity = parseContent(
       "org.matrix.call.asserted_identity",
-      example("asserted identity").content,
+      wireExample("asserted identity").content,
       captureLogger().logger,
     );
     expect(identity).toMatchObject({ ok: true, type: CallEventType.AssertedIdentity, transport: "room" });
@@ -316,7 +295,7 @@ describe("parseContent: accepted variations", () => {
 
   it("fills absent mute flags with false and keeps unknown purposes and fields", () => {
     const content: Record<string, unknown> = {
-      ...example("metadata changed (ours)").content,
+      ...wireExample("metadata changed (ours)").content,
       extra: { x: 1 },
     };
     content.sdp_stream_metadata = { s1: { purpose: "m.future" } };
@@ -330,7 +309,7 @@ describe("parseContent: accepted variations", () => {
   it("reads the literal userHangup reason of the reference", () => {
     const result = parseContent(
       "m.call.hangup",
-      example("hangup (reference)").content,
+      wireExample("hangup (reference)").content,
       captureLogger().logger,
     );
     expect(result.ok && result.kind === "signalling" && result.content).toMatchObject({
@@ -341,7 +320,7 @@ describe("parseContent: accepted variations", () => {
   it("reads a negotiate answer without capabilities and metadata", () => {
     const result = parseContent(
       "m.call.negotiate",
-      example("negotiate answer").content,
+      wireExample("negotiate answer").content,
       captureLogger().logger,
     );
     expect(result).toMatchObject({ ok: true, content: { description: { type: "answer" } } });
@@ -349,12 +328,12 @@ describe("parseContent: accepted variations", () => {
 });
 
 describe("parseContent: mesh signalling over to-device", () => {
-  const mesh = (): Record<string, unknown> => example("mesh invite (v2)").content;
+  const mesh = (): Record<string, unknown> => wireExample("mesh invite (v2)").content;
 
   it("reports the dialect of each mesh type", () => {
     const v2 = parseContent(
       "com.famedly.call.member.hangup",
-      { ...example("hangup (ours)").content, room_id: "!r", conf_id: "c" },
+      { ...wireExample("hangup (ours)").content, room_id: "!r", conf_id: "c" },
       captureLogger().logger,
     );
     expect(v2).toMatchObject({
@@ -397,7 +376,7 @@ describe("parseContent: mesh signalling over to-device", () => {
 
 describe("parseContent: group-call events", () => {
   it("drops bad key events without logging the key", () => {
-    const keys = (): Record<string, unknown> => example("encryption keys (v2)").content;
+    const keys = (): Record<string, unknown> => wireExample("encryption keys (v2)").content;
     const firstKey = (c: Record<string, unknown>): Record<string, unknown> =>
       (c.keys as Record<string, unknown>[])[0]!;
     for (const type of ["com.famedly.call.member.encryption_keys", "com.famedly.call.encryption_keys"]) {
@@ -441,7 +420,7 @@ describe("parseContent: group-call events", () => {
 
   it("reports key dialects", () => {
     const parse = (name: string): ParseResult =>
-      parseContent(example(name).type, example(name).content, captureLogger().logger);
+      parseContent(wireExample(name).type, wireExample(name).content, captureLogger().logger);
     expect(parse("encryption keys (v1, seed README)")).toMatchObject({ kind: "keys", dialect: "famedly-v1" });
     expect(parse("encryption keys (v2)")).toMatchObject({ kind: "keys", dialect: "famedly-v2" });
     expect(parse("key request (v1, seed README)")).toMatchObject({
@@ -452,28 +431,28 @@ describe("parseContent: group-call events", () => {
   });
 
   it("drops a key request without its routing fields", () => {
-    const c = example("key request (v2)").content;
+    const c = wireExample("key request (v2)").content;
     delete c.conf_id;
     expectDropped("com.famedly.call.member.encryption_keys_request", c, "conf_id");
   });
 
   it("drops reactions, redactions and notifications missing what routing needs", () => {
-    const reaction = example("reaction").content;
+    const reaction = wireExample("reaction").content;
     delete reaction.is_ephemeral;
     expectDropped("com.famedly.call.member.reaction", reaction, "is_ephemeral");
-    const relates = example("reaction").content;
+    const relates = wireExample("reaction").content;
     delete (relates["m.relates_to"] as Record<string, unknown>).event_id;
     expectDropped("com.famedly.call.member.reaction", relates, "m.relates_to.event_id");
-    const redaction = example("reaction removal").content;
+    const redaction = wireExample("reaction removal").content;
     delete redaction.device_id;
     expectDropped("m.room.redaction", redaction, "device_id");
-    const notification = example("ring notification").content;
+    const notification = wireExample("ring notification").content;
     notification.notification_type = "shout";
     expectDropped("org.matrix.msc4075.rtc.notification", notification, "notification_type");
   });
 
   it("reads a pre-v11 redaction whose redacts is outside the content", () => {
-    const content = example("reaction removal").content;
+    const content = wireExample("reaction removal").content;
     delete content.redacts;
     expect(parseContent("m.room.redaction", content, captureLogger().logger)).toMatchObject({
       ok: true,
@@ -482,7 +461,7 @@ describe("parseContent: group-call events", () => {
   });
 
   it("keeps the valid entries of a membership event and names the bad one", () => {
-    const good = (example("membership (v2, reference code)").content.memberships as unknown[])[0];
+    const good = (wireExample("membership (v2, reference code)").content.memberships as unknown[])[0];
     const { logger, lines } = captureLogger();
     const result = parseContent(
       "com.famedly.call.member",
