@@ -1,24 +1,19 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CallErrorCode, CallState, CallType, type CallSession, type RoomEvent } from "../../src/index.js";
 import { LocalHomeserver } from "../../src/testing/index.js";
 import {
   connectedCall,
+  deferredCleanup,
   expectMediaFlows,
   InjectablePort,
   makePeer,
   nextIncomingCall,
+  type Peer,
   until,
   untilState,
-  type Peer,
 } from "../helpers/calls.js";
 
-let cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) {
-    await fn();
-  }
-  cleanup = [];
-});
+const defer = deferredCleanup();
 
 async function setup(): Promise<{
   hs: LocalHomeserver;
@@ -34,7 +29,7 @@ async function setup(): Promise<{
   const bobPort = new InjectablePort(hs.createClient("@bob:local", "BOB"));
   const alice = makePeer(hs, "@alice:local", "ALICE", { client: alicePort });
   const bob = makePeer(hs, "@bob:local", "BOB", { client: bobPort });
-  cleanup.push(async () => {
+  defer(async () => {
     await Promise.all([alice.voip.dispose(), bob.voip.dispose()]);
     await hs.close();
   });

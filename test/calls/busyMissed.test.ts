@@ -1,20 +1,21 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CallErrorCode, CallState, CallType, type CallSession } from "../../src/index.js";
 import { LocalHomeserver, ManualClock } from "../../src/testing/index.js";
-import { makePeer, nextIncomingCall, twoPeers, until, untilState } from "../helpers/calls.js";
+import {
+  deferredCleanup,
+  makePeer,
+  nextIncomingCall,
+  twoPeers,
+  until,
+  untilState,
+} from "../helpers/calls.js";
 
-let cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) {
-    await fn();
-  }
-  cleanup = [];
-});
+const defer = deferredCleanup();
 
 describe("busy, missed calls and timeouts", () => {
   it("answers user_busy at once when the app cannot take a call, and reports a missed call (D2)", async () => {
     const env = await twoPeers({ bob: { delegate: { canHandleNewCall: () => false } } });
-    cleanup.push(env.close);
+    defer(env.close);
     const { alice, bob, hs, roomId } = env;
     const missed: CallSession[] = [];
     let rang = false;
@@ -43,7 +44,7 @@ describe("busy, missed calls and timeouts", () => {
 
   it("reports a missed call when the caller hangs up while it rings, after the ringing callbacks", async () => {
     const env = await twoPeers();
-    cleanup.push(env.close);
+    defer(env.close);
     const { alice, bob, roomId } = env;
     const ringing = nextIncomingCall(bob);
     const outgoing = await alice.voip.inviteToCall(roomId, CallType.Voice, bob.userId);
@@ -75,7 +76,7 @@ describe("busy, missed calls and timeouts", () => {
     const clock = new ManualClock();
     const alice = makePeer(hs, "@alice:local", "ALICE", { voip: { clock } });
     const bob = makePeer(hs, "@bob:local", "BOB", { voip: { clock } });
-    cleanup.push(async () => {
+    defer(async () => {
       await Promise.all([alice.voip.dispose(), bob.voip.dispose()]);
       await hs.close();
     });
@@ -106,7 +107,7 @@ describe("busy, missed calls and timeouts", () => {
     const timeouts = { callInviteLifetimeMs: 5_000 };
     const alice = makePeer(hs, "@alice:local", "ALICE", { voip: { clock, timeouts } });
     const bob = makePeer(hs, "@bob:local", "BOB", { voip: { clock, timeouts } });
-    cleanup.push(async () => {
+    defer(async () => {
       await Promise.all([alice.voip.dispose(), bob.voip.dispose()]);
       await hs.close();
     });

@@ -1,22 +1,17 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CallErrorCode, CallState, CallType } from "../../src/index.js";
 import { LocalHomeserver } from "../../src/testing/index.js";
 import {
+  deferredCleanup,
   expectMediaFlows,
   makePeer,
   nextIncomingCall,
+  type Peer,
   until,
   untilState,
-  type Peer,
 } from "../helpers/calls.js";
 
-let cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) {
-    await fn();
-  }
-  cleanup = [];
-});
+const defer = deferredCleanup();
 
 async function setup(
   devices: [string, string][],
@@ -25,7 +20,7 @@ async function setup(
   const users = [...new Set(devices.map(([u]) => u))];
   const roomId = await hs.createRoom({ creator: users[0]!, members: users.slice(1) });
   const peers = devices.map(([u, d]) => makePeer(hs, u, d));
-  cleanup.push(async () => {
+  defer(async () => {
     await Promise.all(peers.map((p) => p.voip.dispose()));
     await hs.close();
   });

@@ -1,20 +1,21 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CallErrorCode, CallState, CallType, type CallSession, type RandomSource } from "../../src/index.js";
 import { LocalHomeserver, ManualClock } from "../../src/testing/index.js";
-import { makePeer, nextIncomingCall, until, untilState, type Peer } from "../helpers/calls.js";
+import {
+  deferredCleanup,
+  makePeer,
+  nextIncomingCall,
+  type Peer,
+  until,
+  untilState,
+} from "../helpers/calls.js";
 
 /** Randomness that always returns `byte`: call ids become `${now}` + 16 times the same letter. */
 const constant = (byte: number): RandomSource => ({ bytes: (n) => new Uint8Array(n).fill(byte) });
 const SMALL = constant(0); // "AAAA…"
 const LARGE = constant(25); // "ZZZZ…" ("A" < "Z")
 
-let cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) {
-    await fn();
-  }
-  cleanup = [];
-});
+const defer = deferredCleanup();
 
 async function setup(aliceRandom: RandomSource, bobRandom: RandomSource, bobMediaDelayMs = 0) {
   const hs = new LocalHomeserver();
@@ -33,7 +34,7 @@ async function setup(aliceRandom: RandomSource, bobRandom: RandomSource, bobMedi
       return original(c);
     };
   }
-  cleanup.push(async () => {
+  defer(async () => {
     await Promise.all([alice.voip.dispose(), bob.voip.dispose()]);
     await hs.close();
   });

@@ -1,16 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CallState, CallType, VoIP, type MatrixClientPort } from "../../src/index.js";
 import { createNodeDelegate } from "../../src/node/index.js";
 import { LocalHomeserver, ManualClock } from "../../src/testing/index.js";
-import { makePeer, nextIncomingCall, untilState } from "../helpers/calls.js";
+import { deferredCleanup, makePeer, nextIncomingCall, untilState } from "../helpers/calls.js";
 
-let cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) {
-    await fn();
-  }
-  cleanup = [];
-});
+const defer = deferredCleanup();
 
 /** Counts live sync subscriptions of a port. */
 function countingPort(inner: MatrixClientPort): { port: MatrixClientPort; live: () => number } {
@@ -43,7 +37,7 @@ describe("VoIP lifecycle", () => {
   it("dispose() hangs up, and leaves no timer, sync subscription or device-change handler behind", async () => {
     const hs = new LocalHomeserver();
     hs.setTurnServers({ uris: ["turn:127.0.0.1:3478"], username: "u", password: "p", ttl: 3600 });
-    cleanup.push(() => hs.close());
+    defer(() => hs.close());
     const roomId = await hs.createRoom({ creator: "@alice:local", members: ["@bob:local"] });
     const clock = new ManualClock();
     const counted = countingPort(hs.createClient("@alice:local", "ALICE"));
@@ -55,7 +49,7 @@ describe("VoIP lifecycle", () => {
     expect(delegate.mediaDevices.ondevicechange).not.toBe(appHandler);
 
     const bob = makePeer(hs, "@bob:local", "BOB");
-    cleanup.push(() => bob.voip.dispose());
+    defer(() => bob.voip.dispose());
     const ringing = nextIncomingCall(bob);
     const call = await voip.inviteToCall(roomId, CallType.Voice, "@bob:local");
     // The TURN server is unreachable, so ICE gathering does not complete: the gathering cap sends the invite.
@@ -79,7 +73,7 @@ describe("VoIP lifecycle", () => {
 
   it("keeps another VoIP's device-change handler when instances are disposed out of order", async () => {
     const hs = new LocalHomeserver();
-    cleanup.push(() => hs.close());
+    defer(() => hs.close());
     const delegate = createNodeDelegate();
     const a = new VoIP(hs.createClient("@a:local", "A"), delegate);
     const b = new VoIP(hs.createClient("@b:local", "B"), delegate);

@@ -1,18 +1,12 @@
 // A callee that sends no party_id (MSC2746 version 0 clients): its answer binds the call, and its candidates are
 // applied, not buffered forever.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CallState, CallType } from "../../src/index.js";
 import { createNodeDelegate } from "../../src/node/index.js";
 import { LocalHomeserver } from "../../src/testing/index.js";
-import { InjectablePort, makePeer, until, untilState } from "../helpers/calls.js";
+import { deferredCleanup, InjectablePort, makePeer, until, untilState } from "../helpers/calls.js";
 
-let cleanup: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) {
-    await fn();
-  }
-  cleanup = [];
-});
+const defer = deferredCleanup();
 
 describe("a callee without party_id", () => {
   it("connects, and its m.call.candidates are added to the peer connection", async () => {
@@ -47,7 +41,7 @@ describe("a callee without party_id", () => {
         bobCandidates.push(c.toJSON());
       }
     });
-    cleanup.push(async () => {
+    defer(async () => {
       for (const t of bobMedia.getTracks()) {
         t.stop();
       }

@@ -1,10 +1,10 @@
 // Two raw peer connections from createNodeDelegate(), signalled through LocalHomeserver to-device messages:
 // the foundation's proof that the Node WebRTC stack and the in-memory homeserver carry real media.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { MatrixClientPort, ToDeviceEvent } from "../../src/index.js";
 import { createNodeDelegate, probeRemoteMedia } from "../../src/node/index.js";
 import { LocalHomeserver } from "../../src/testing/index.js";
-import { until } from "../helpers/calls.js";
+import { deferredCleanup, until } from "../helpers/calls.js";
 
 const SIGNAL = "org.example.test.signal";
 
@@ -17,13 +17,7 @@ interface Side {
   send: (content: object) => Promise<void>;
 }
 
-let cleanup: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) {
-    await fn();
-  }
-  cleanup = [];
-});
+const defer = deferredCleanup();
 
 async function side(
   hs: LocalHomeserver,
@@ -83,7 +77,7 @@ async function side(
       }
     }
   });
-  cleanup.push(() => {
+  defer(() => {
     for (const track of stream.getTracks()) {
       track.stop();
     }
@@ -95,7 +89,7 @@ async function side(
 describe("Node WebRTC signalled over LocalHomeserver to-device", () => {
   it("carries audio and video bytes both ways, with Olm-style encrypted to-device signalling", async () => {
     const hs = new LocalHomeserver();
-    cleanup.push(() => hs.close());
+    defer(() => hs.close());
     await hs.createRoom({ creator: "@alice:local", members: ["@bob:local"], encrypted: true });
     const alice = await side(hs, "@alice:local", "ALICE", { userId: "@bob:local", deviceId: "BOB" });
     const bob = await side(hs, "@bob:local", "BOB", { userId: "@alice:local", deviceId: "ALICE" });
@@ -111,8 +105,9 @@ describe("Node WebRTC signalled over LocalHomeserver to-device", () => {
       "both connected",
       10_000,
     );
+    await until(() => alice.remote.length > 0 && bob.remote.length > 0, "remote streams on both sides");
     const probes = [probeRemoteMedia(alice.remote[0]!), probeRemoteMedia(bob.remote[0]!)];
-    cleanup.push(() => {
+    defer(() => {
       for (const p of probes) {
         p.stop();
       }

@@ -1,4 +1,4 @@
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 import {
   CallState,
   VoIP,
@@ -196,4 +196,22 @@ export async function connectedCall(
   await incoming.answer();
   await Promise.all([untilState(outgoing, CallState.Connected), untilState(incoming, CallState.Connected)]);
   return { outgoing, incoming };
+}
+
+/**
+ * Registers an `afterEach` that runs the functions handed to the returned `defer`, last first, then forgets them:
+ * one place for the teardown of calls, VoIPs, homeservers and tracks in every test file.
+ */
+export function deferredCleanup(): (fn: () => Promise<void> | void) => void {
+  let pending: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    const fns = pending.reverse();
+    pending = [];
+    for (const fn of fns) {
+      await fn();
+    }
+  });
+  return (fn) => {
+    pending.push(fn);
+  };
 }
