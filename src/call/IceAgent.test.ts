@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { silentLogger } from "../core/Logger.js";
 import { ManualClock } from "../testing/ManualClock.js";
 import type { WireCandidate } from "./CandidateBatcher.js";
-import { ICE_DISCONNECTED_GRACE_MS, IceAgent, MAX_ICE_RESTARTS } from "./IceAgent.js";
+import {
+  HOST_CANDIDATES_SETTLE_MS,
+  ICE_DISCONNECTED_GRACE_MS,
+  IceAgent,
+  MAX_ICE_RESTARTS,
+} from "./IceAgent.js";
 
 /** The parts of a peer connection the agent reads. */
 class FakePeerConnection {
@@ -10,6 +15,12 @@ class FakePeerConnection {
   public remoteDescription: RTCSessionDescriptionInit | null = null;
   public readonly added: RTCIceCandidateInit[] = [];
   public failOn: string | undefined;
+  /** ICE servers of the configuration (some by default: gathering waits are then not shortened). */
+  public iceServers: RTCIceServer[] = [{ urls: "stun:stun.example.org" }];
+
+  public getConfiguration(): RTCConfiguration {
+    return { iceServers: this.iceServers };
+  }
 
   public addIceCandidate(candidate: RTCIceCandidateInit): Promise<void> {
     if (candidate.candidate === this.failOn) {
@@ -314,5 +325,52 @@ describe("IceAgent: dispose", () => {
     expect(gaveUp).toBe(1);
     agent.dispose();
     expect(clock.pendingTimers()).toBe(0);
+  });
+});
+
+describe("IceAgent: host candidates without ICE servers", () => {
+  it(`ends the gathering wait ${HOST_CANDIDATES_SETTLE_MS} ms after the last host candidate when there are no ICE servers`, async () => {
+    const { agent, clock, pc } = setup();
+    pc.iceServers = [];
+    pc.iceGatheringState = "gathering";
+    agent.onGatheringStateChange();
+    let done = false;
+    void agent.waitForGathering(200, false).then(() => {
+      done = true;
+    });
+    agent.onLocalCandidate(local(1));
+    await clock.advance(HOST_CANDIDATES_SETTLE_MS - 1);
+    agent.onLocalCandidate(local(2)); // a new candidate restarts the settle time
+    await clock.advance(HOST_CANDIDATES_SETTLE_MS - 1);
+    expect(done).toBe(false);
+    await clock.advance(1);
+    expect(done).toBe(true);
+    // Later waits of the same gathering return at once; a new gathering (ICE restart) waits again.
+    await agent.waitForGathering(200, false);
+    pc.iceGatheringState = "gathering";
+    agent.onGatheringStateChange();
+    let again = false;
+    void agent.waitForGathering(200, false).then(() => {
+      again = true;
+    });
+    await clock.advance(100);
+    expect(again).toBe(false);
+    agent.dispose();
+  });
+
+  it("keeps waiting for gathering (up to the cap) when STUN or TURN servers are configured", async () => {
+    const { agent, clock, pc } = setup();
+    pc.iceGatheringState = "gathering";
+    agent.onGatheringStateChange();
+    let done = false;
+    void agent.waitForGathering(200, false).then(() => {
+      done = true;
+    });
+    agent.onLocalCandidate(local(1));
+    await clock.advance(150);
+    expect(done).toBe(false);
+    await clock.advance(50);
+    expect(done).toBe(true);
+    agent.dispose();
   });
 });

@@ -5,6 +5,12 @@ import { CandidateBatcher, type WireCandidate } from "./CandidateBatcher.js";
 /** ICE restarts in a row before a failed or disconnected call is given up (`ice_failed`). */
 export const MAX_ICE_RESTARTS = 3;
 
+/**
+ * Without STUN or TURN servers only host candidates can come, and libwebrtc reports the UDP ones at once (the TCP
+ * ones about 100 ms later, which ends gathering). When no candidate came for this long, the SDP waits no longer.
+ */
+export const HOST_CANDIDATES_SETTLE_MS = 20;
+
 /** How long a `disconnected` connection may recover by itself before ICE is restarted (`failed` restarts at once). */
 export const ICE_DISCONNECTED_GRACE_MS = 2_000;
 
@@ -64,6 +70,9 @@ export class IceAgent {
   #gatheringFlushTimer: TimerHandle | undefined;
   #waiters = new Set<Waiter>();
   #disconnectTimer: TimerHandle | undefined;
+  #settleTimer: TimerHandle | undefined;
+  /** No ICE servers, and no local candidate for {@link HOST_CANDIDATES_SETTLE_MS}: the SDP may go. */
+  #hostCandidatesSettled = false;
   #restarts = 0;
   #disposed = false;
 
@@ -86,6 +95,7 @@ export class IceAgent {
       this.#batcher.flushSoon();
       return;
     }
+    this.#watchHostCandidates();
     this.#batcher.add({
       candidate: candidate.candidate,
       sdpMid: candidate.sdpMid,
@@ -108,6 +118,10 @@ export class IceAgent {
   /** The peer connection's `icegatheringstatechange`. */
   public onGatheringStateChange(): void {
     const state = this.#opts.peerConnection()?.iceGatheringState;
+    if (state === "gathering") {
+      // A new gathering (ICE restart): wait for its host candidates again.
+      this.#hostCandidatesSettled = false;
+    }
     if (state === "gathering" && this.#gatheringFlushTimer === undefined) {
       this.#gatheringFlushTimer = this.#opts.clock.setTimeout(() => {
         this.#gatheringFlushTimer = undefined;
@@ -117,11 +131,7 @@ export class IceAgent {
       this.#opts.clock.clearTimer(this.#gatheringFlushTimer);
       this.#gatheringFlushTimer = undefined;
       this.#batcher.flushSoon();
-      for (const waiter of this.#waiters) {
-        if (waiter.untilGathered) {
-          this.#release(waiter);
-        }
-      }
+      this.#releaseGatheringWaiters();
     }
   }
 
@@ -136,7 +146,7 @@ export class IceAgent {
    */
   public async waitForGathering(capMs: number, always: boolean): Promise<void> {
     const pc = this.#opts.peerConnection();
-    if (!pc) {
+    if (!pc || (this.#hostCandidatesSettled && !this.#opts.fixedWaits)) {
       return;
     }
     if (this.#opts.fixedWaits) {
@@ -149,6 +159,29 @@ export class IceAgent {
       return;
     }
     await this.#wait(capMs, true);
+  }
+
+  /** Without ICE servers, (re)starts the settle timer that ends gathering waits once host candidates stop coming. */
+  #watchHostCandidates(): void {
+    const pc = this.#opts.peerConnection();
+    if (this.#disposed || !pc || (pc.getConfiguration().iceServers ?? []).length > 0) {
+      return;
+    }
+    this.#hostCandidatesSettled = false;
+    this.#opts.clock.clearTimer(this.#settleTimer);
+    this.#settleTimer = this.#opts.clock.setTimeout(() => {
+      this.#settleTimer = undefined;
+      this.#hostCandidatesSettled = true;
+      this.#releaseGatheringWaiters();
+    }, HOST_CANDIDATES_SETTLE_MS);
+  }
+
+  #releaseGatheringWaiters(): void {
+    for (const waiter of this.#waiters) {
+      if (waiter.untilGathered) {
+        this.#release(waiter);
+      }
+    }
   }
 
   #wait(ms: number, untilGathered: boolean): Promise<void> {
@@ -274,6 +307,7 @@ export class IceAgent {
     this.#disposed = true;
     this.#opts.clock.clearTimer(this.#gatheringFlushTimer);
     this.#clearDisconnectTimer();
+    this.#opts.clock.clearTimer(this.#settleTimer);
     this.#batcher.dispose();
     for (const waiter of [...this.#waiters]) {
       this.#release(waiter);
