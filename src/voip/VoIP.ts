@@ -2,10 +2,10 @@ import { CallParticipant } from "../call/CallParticipant.js";
 import type { CallContext, CallParty, SignallingTransport } from "../call/CallContext.js";
 import { CallSession } from "../call/CallSession.js";
 import { CallDirection, CallErrorCode, CallState, type CallType } from "../call/types.js";
-import { systemClock } from "../core/Clock.js";
+import { systemClock, type Clock } from "../core/Clock.js";
 import { VoipError, VoipErrorCode } from "../core/errors.js";
 import { silentLogger, type Logger } from "../core/Logger.js";
-import { cryptoRandom, encodeBase64, randomAlphanumeric } from "../core/random.js";
+import { cryptoRandom, encodeBase64, randomAlphanumeric, type RandomSource } from "../core/random.js";
 import { TypedEventEmitter } from "../core/TypedEventEmitter.js";
 import type { MatrixClientPort, SyncBatch } from "../matrix/MatrixClientPort.js";
 import type { GroupCallSession } from "../group/GroupCallSession.js";
@@ -13,7 +13,7 @@ import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
 import { filterCallBatch } from "./batchFilter.js";
 import { RoomCallRouter } from "./RoomCallRouter.js";
 import { sendWithRetry } from "./sendWithRetry.js";
-import { resolveTimeouts } from "./timeouts.js";
+import { resolveTimeouts, type CallTimeouts } from "./timeouts.js";
 import { TurnCache } from "./TurnCache.js";
 import type { VoipEvents, VoipOptions } from "./VoipOptions.js";
 
@@ -37,6 +37,9 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
   readonly #client: MatrixClientPort;
   readonly #delegate: WebRTCDelegate;
   readonly #options: VoipOptions;
+  readonly #clock: Clock;
+  readonly #random: RandomSource;
+  readonly #timeouts: Readonly<CallTimeouts>;
   readonly #log: Logger;
   readonly #turn: TurnCache;
   readonly #router: RoomCallRouter;
@@ -60,6 +63,9 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     const timeouts = resolveTimeouts(options.timeouts);
     const clock = options.clock ?? systemClock;
     const random = options.random ?? cryptoRandom;
+    this.#clock = clock;
+    this.#random = random;
+    this.#timeouts = timeouts;
     this.sessionId = encodeBase64(random.bytes(16));
     this.#turn = new TurnCache(client, clock, this.#log, () => this.#calls.size > 0);
     this.#router = new RoomCallRouter({
@@ -122,7 +128,8 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     if (room?.myMembership !== "join") {
       throw new VoipError(VoipErrorCode.InvalidArgument, `not joined to room ${roomId}`);
     }
-    const callId = `${this.#options.clock?.now() ?? systemClock.now()}${randomAlphanumeric(this.#options.random ?? cryptoRandom, 16)}`;
+    // genCallID of the reference: milliseconds since the epoch, then 16 random alphanumerics.
+    const callId = `${this.#clock.now()}${randomAlphanumeric(this.#random, 16)}`;
     const call = this.#createCall(
       {
         callId,
@@ -224,7 +231,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
   }
 
   #createCall(init: ConstructorParameters<typeof CallSession>[1], roomId: string): CallSession {
-    const clock = this.#options.clock ?? systemClock;
+    const clock = this.#clock;
     const transport: SignallingTransport = {
       send: (type, content) =>
         sendWithRetry(clock, this.#log, () => this.#client.sendRoomEvent(roomId, type, content)).then(
@@ -236,8 +243,8 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
       delegate: this.#delegate,
       clock,
       logger: this.#options.logger ?? silentLogger,
-      random: this.#options.random ?? cryptoRandom,
-      timeouts: resolveTimeouts(this.#options.timeouts),
+      random: this.#random,
+      timeouts: this.#timeouts,
       sessionId: this.sessionId,
       fixedWaits: this.#options.fixedWaits ?? false,
       transport,
@@ -288,8 +295,8 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
   }
 
   async #handleBatch(batch: SyncBatch): Promise<void> {
-    const clock = this.#options.clock ?? systemClock;
-    const lifetime = resolveTimeouts(this.#options.timeouts).callInviteLifetimeMs;
+    const clock = this.#clock;
+    const lifetime = this.#timeouts.callInviteLifetimeMs;
     for (const room of batch.rooms) {
       if (room.initial) {
         continue;
