@@ -37,6 +37,47 @@ function recordPeerConnections(peer: Pick<Env["alice"], "delegate">): {
   return { configs, pcs };
 }
 
+/**
+ * A peer-connection wrapper for `peer`'s next connection whose `iceConnectionState` can be forced (whatever really
+ * happens), counting `restartIce()` calls.
+ */
+function overridableIceState(peer: Pick<Env["alice"], "delegate">): {
+  force: (state: RTCIceConnectionState | undefined) => void;
+  announce: () => void;
+  restarts: () => number;
+} {
+  let forced: RTCIceConnectionState | undefined;
+  let restarts = 0;
+  let real: RTCPeerConnection | undefined;
+  const create = peer.delegate.createPeerConnection.bind(peer.delegate);
+  peer.delegate.createPeerConnection = async (config) => {
+    const pc = await create(config);
+    real = pc;
+    return new Proxy(pc, {
+      get(target, prop) {
+        if (prop === "iceConnectionState" && forced !== undefined) {
+          return forced;
+        }
+        if (prop === "restartIce") {
+          return () => {
+            restarts++;
+            target.restartIce();
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  };
+  return {
+    force: (state) => {
+      forced = state;
+    },
+    announce: () => real?.dispatchEvent(new Event("iceconnectionstatechange")),
+    restarts: () => restarts,
+  };
+}
+
 describe("ICE", () => {
   it("restarts ICE with a new ufrag over m.call.negotiate, and media keeps flowing", async () => {
     env = await twoPeers();
@@ -66,43 +107,34 @@ describe("ICE", () => {
 
   it("restarts ICE up to 3 times when it fails, then hangs up with ice_failed", async () => {
     env = await twoPeers();
-    // A peer-connection wrapper that can be told to report "failed" whatever really happens.
-    let forced = undefined as RTCIceConnectionState | undefined;
-    let restarts = 0;
-    let real: RTCPeerConnection | undefined;
-    const create = env.alice.delegate.createPeerConnection.bind(env.alice.delegate);
-    env.alice.delegate.createPeerConnection = async (config) => {
-      const pc = await create(config);
-      real = pc;
-      return new Proxy(pc, {
-        get(target, prop) {
-          if (prop === "iceConnectionState" && forced !== undefined) {
-            return forced;
-          }
-          if (prop === "restartIce") {
-            return () => {
-              restarts++;
-              target.restartIce();
-            };
-          }
-          const value: unknown = Reflect.get(target, prop, target);
-          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
-    };
+    const ice = overridableIceState(env.alice);
     const { outgoing, incoming } = await connectedCall(env, CallType.Voice);
-    forced = "failed";
+    ice.force("failed");
     for (let i = 0; i < 4 && outgoing.state !== CallState.Ended; i++) {
-      real!.dispatchEvent(new Event("iceconnectionstatechange"));
+      ice.announce();
       await new Promise((r) => setTimeout(r, 50));
     }
     await untilState(outgoing, CallState.Ended);
     expect(outgoing.hangupReason).toBe(CallErrorCode.IceFailed);
-    expect(restarts).toBe(3);
+    expect(ice.restarts()).toBe(3);
     await untilState(incoming, CallState.Ended);
     expect(incoming.hangupReason).toBe(CallErrorCode.IceFailed);
     const hangup = env.hs.transcript().find((e) => e.type === "m.call.hangup");
     expect(hangup?.content.reason).toBe("ice_failed");
+  });
+
+  it("gives a disconnected connection 2 s to recover before restarting ICE", async () => {
+    env = await twoPeers();
+    const ice = overridableIceState(env.alice);
+    const { outgoing } = await connectedCall(env, CallType.Voice);
+    ice.force("disconnected");
+    ice.announce();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(ice.restarts()).toBe(0);
+    await until(() => ice.restarts() === 1, "one restart after the grace", 3000);
+    ice.force(undefined);
+    await until(() => env!.hs.transcript().some((e) => e.type === "m.call.negotiate"), "restart offer");
+    expect(outgoing.state).toBe(CallState.Connected);
   });
 
   it("trickles candidates in m.call.candidates batches when the SDP leaves before gathering", async () => {
