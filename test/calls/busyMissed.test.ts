@@ -1,16 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { CallErrorCode, CallState, CallType, type CallSession } from "../../src/index.js";
+import { CallErrorCode, CallState, CallType, type CallSession, type VoipOptions } from "../../src/index.js";
 import { LocalHomeserver, ManualClock } from "../../src/testing/index.js";
-import {
-  deferredCleanup,
-  makePeer,
-  nextIncomingCall,
-  twoPeers,
-  until,
-  untilState,
-} from "../helpers/calls.js";
+import { deferredCleanup, nextIncomingCall, twoPeers, until, untilState } from "../helpers/calls.js";
 
 const defer = deferredCleanup();
+
+/**
+ * Alice and bob sharing one manual clock, without TURN (with an unreachable TURN server ICE gathering never
+ * completes, and a manual clock never ends the gathering wait by itself).
+ */
+async function onManualClock(voip: VoipOptions = {}) {
+  const hs = new LocalHomeserver();
+  hs.setTurnServers(undefined);
+  const clock = new ManualClock();
+  const env = await twoPeers({ hs, alice: { voip: { clock, ...voip } }, bob: { voip: { clock, ...voip } } });
+  defer(env.close);
+  return { ...env, clock };
+}
 
 describe("busy, missed calls and timeouts", () => {
   it("answers user_busy at once when the app cannot take a call, and reports a missed call (D2)", async () => {
@@ -70,16 +76,7 @@ describe("busy, missed calls and timeouts", () => {
   });
 
   it("times out an unanswered invite on both sides after the invite lifetime (manual clock)", async () => {
-    const hs = new LocalHomeserver();
-    hs.setTurnServers(undefined);
-    const roomId = await hs.createRoom({ creator: "@alice:local", members: ["@bob:local"], isDirect: true });
-    const clock = new ManualClock();
-    const alice = makePeer(hs, "@alice:local", "ALICE", { voip: { clock } });
-    const bob = makePeer(hs, "@bob:local", "BOB", { voip: { clock } });
-    defer(async () => {
-      await Promise.all([alice.voip.dispose(), bob.voip.dispose()]);
-      await hs.close();
-    });
+    const { roomId, alice, bob, clock } = await onManualClock();
     const ringing = nextIncomingCall(bob);
     const outgoing = await alice.voip.inviteToCall(roomId, CallType.Voice, bob.userId);
     const incoming = await ringing;
@@ -100,16 +97,8 @@ describe("busy, missed calls and timeouts", () => {
   });
 
   it("uses the invite lifetime option for both timers", async () => {
-    const hs = new LocalHomeserver();
-    hs.setTurnServers(undefined);
-    const roomId = await hs.createRoom({ creator: "@alice:local", members: ["@bob:local"], isDirect: true });
-    const clock = new ManualClock();
-    const timeouts = { callInviteLifetimeMs: 5_000 };
-    const alice = makePeer(hs, "@alice:local", "ALICE", { voip: { clock, timeouts } });
-    const bob = makePeer(hs, "@bob:local", "BOB", { voip: { clock, timeouts } });
-    defer(async () => {
-      await Promise.all([alice.voip.dispose(), bob.voip.dispose()]);
-      await hs.close();
+    const { hs, roomId, alice, bob, clock } = await onManualClock({
+      timeouts: { callInviteLifetimeMs: 5_000 },
     });
     const ringing = nextIncomingCall(bob);
     const outgoing = await alice.voip.inviteToCall(roomId, CallType.Voice, bob.userId);
