@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  CallErrorCode,
   CallState,
   CallType,
   isVoipError,
@@ -145,5 +146,37 @@ describe("answer and reject edge cases", () => {
     await env.hs.flush();
     expect(env.hs.transcript().some((e) => e.type === "m.call.reject")).toBe(false);
     expect(env.hs.transcript().filter((e) => e.type === "m.call.hangup")).toHaveLength(1);
+  });
+});
+
+describe("reject and hangup options", () => {
+  it("reject({ shouldEmit: false }) ends the call locally, sends nothing and fires no end callbacks", async () => {
+    env = await twoPeers();
+    const ringing = new Promise<CallSession>((resolve) => env!.bob.voip.on("incomingCall", resolve));
+    const outgoing = await env.alice.voip.inviteToCall(env.roomId, CallType.Voice, env.bob.userId);
+    const incoming = await ringing;
+    const ended: string[] = [];
+    env.bob.voip.on("callEnded", (c) => ended.push(c.callId));
+    await incoming.reject({ shouldEmit: false });
+    expect(incoming.state).toBe(CallState.Ended);
+    await env.hs.flush();
+    const fromBob = env.hs
+      .transcript()
+      .filter((e) => e.type.startsWith("m.call.") && e.sender === env!.bob.userId);
+    expect(fromBob).toEqual([]);
+    expect(ended).toEqual([]);
+    expect(env.bob.callbacks.some((c) => c.startsWith("handleCallEnded"))).toBe(false);
+    expect(outgoing.state).toBe(CallState.InviteSent);
+  });
+
+  it("hangup({ reason }) sends that reason, and the peer ends with it (D1, D3)", async () => {
+    env = await twoPeers();
+    const { outgoing, incoming } = await connectedCall(env, CallType.Voice);
+    await incoming.hangup({ reason: CallErrorCode.UserBusy });
+    await until(() => outgoing.state === CallState.Ended, "caller ended");
+    expect(outgoing.hangupReason).toBe(CallErrorCode.UserBusy);
+    await env.hs.flush();
+    const hangups = env.hs.transcript().filter((e) => e.type === "m.call.hangup");
+    expect(hangups.map((e) => [e.sender, e.content.reason])).toEqual([[env.bob.userId, "user_busy"]]);
   });
 });
