@@ -1,3 +1,4 @@
+import { callDelegate } from "../webrtc/callDelegate.js";
 import type { TimerHandle } from "../core/Clock.js";
 import { VoipError, VoipErrorCode } from "../core/errors.js";
 import type { Logger } from "../core/Logger.js";
@@ -268,7 +269,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       throw new VoipError(VoipErrorCode.InvalidState, `cannot answer a call in state ${this.#state}`);
     }
     this.#ctx.clock.clearTimer(this.#inviteExpiry);
-    void this.#safeDelegate(() => this.#ctx.delegate.stopRingtone?.());
+    void callDelegate(this.#log, () => this.#ctx.delegate.stopRingtone?.());
     this.#answering = this.#queue.run(() => this.#negotiator.answer());
     return this.#answering;
   }
@@ -456,7 +457,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       }
       this.#ctx.clock.clearTimer(this.#inviteExpiry);
       this.#remotePartyId = partyId;
-      void this.#safeDelegate(() => this.#ctx.delegate.stopRingtone?.());
+      void callDelegate(this.#log, () => this.#ctx.delegate.stopRingtone?.());
       this.#transition(CallState.Connecting);
       this.#media.applyRemoteMetadata(metadata);
       await this.#negotiator.acceptAnswer(pc, partyId, answer.sdp);
@@ -546,14 +547,6 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
     this.emit("stateChanged", to, from);
   }
 
-  async #safeDelegate(fn: () => unknown): Promise<void> {
-    try {
-      await fn();
-    } catch (error) {
-      this.#log.warn("delegate callback failed", { error });
-    }
-  }
-
   /** Hangs up with `invite_timeout` when the call is still in `state` once the invite's lifetime is over. */
   #expireInviteIn(state: CallState): void {
     this.#inviteExpiry = this.#ctx.clock.setTimeout(() => {
@@ -577,7 +570,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
     this.#transition(CallState.Ended);
     if (rang) {
       // A call that never left Fledgling (busy) never rang: no stopRingtone (reference §9).
-      void this.#safeDelegate(() => this.#ctx.delegate.stopRingtone?.());
+      void callDelegate(this.#log, () => this.#ctx.delegate.stopRingtone?.());
     }
     for (const stream of removed) {
       this.emit("streamRemoved", stream);

@@ -1,3 +1,4 @@
+import { callDelegate } from "../webrtc/callDelegate.js";
 import type { CallSession, CallSessionInit } from "../call/CallSession.js";
 import { resolveGlare } from "../call/glare.js";
 import { callTypeOfInvite } from "../call/sdp.js";
@@ -203,11 +204,11 @@ export class RoomCallRouter {
       });
       void competing.replaceWith(call);
     }
-    await this.#safe(() => delegate.playRingtone?.());
-    await this.#safe(() => delegate.registerListeners?.(call));
+    await callDelegate(this.#log, () => delegate.playRingtone?.());
+    await callDelegate(this.#log, () => delegate.registerListeners?.(call));
     await call.initWithInvite(content.offer, metadata);
     if (call.state === CallState.Ringing) {
-      await this.#safe(() => delegate.handleNewCall?.(call));
+      await callDelegate(this.#log, () => delegate.handleNewCall?.(call));
       this.#deps.emitIncoming(call);
     }
   }
@@ -217,7 +218,7 @@ export class RoomCallRouter {
     const call = this.#deps.createCall(init, init.roomId);
     call.endLocally(CallErrorCode.UserBusy, false);
     await this.#sendHangup(init.roomId, init.callId, CallErrorCode.UserBusy);
-    await this.#safe(() => this.#deps.delegate.handleMissedCall?.(call));
+    await callDelegate(this.#log, () => this.#deps.delegate.handleMissedCall?.(call));
     this.#deps.emitMissed(call);
   }
 
@@ -229,14 +230,6 @@ export class RoomCallRouter {
       );
     } catch (error) {
       this.#log.warn("could not send hangup", { callId, reason, error });
-    }
-  }
-
-  async #safe(fn: () => unknown): Promise<void> {
-    try {
-      await fn();
-    } catch (error) {
-      this.#log.warn("delegate callback failed", { error });
     }
   }
 }

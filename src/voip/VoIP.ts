@@ -1,3 +1,4 @@
+import { callDelegate } from "../webrtc/callDelegate.js";
 import { CallParticipant } from "../call/CallParticipant.js";
 import type { CallContext, CallParty, SignallingTransport } from "../call/CallContext.js";
 import { CallSession } from "../call/CallSession.js";
@@ -142,11 +143,11 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
       roomId,
     );
     this.#outgoingByRoom.set(roomId, call);
-    await this.#callDelegate(() => this.#delegate.registerListeners?.(call));
+    await callDelegate(this.#log, () => this.#delegate.registerListeners?.(call));
     this.emit("outgoingCall", call);
     await call.initOutbound();
     if (call.state !== CallState.Ended) {
-      void this.#callDelegate(() => this.#delegate.handleNewCall?.(call));
+      void callDelegate(this.#log, () => this.#delegate.handleNewCall?.(call));
     }
     return call;
   }
@@ -222,14 +223,6 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     }
   }
 
-  async #callDelegate(fn: () => unknown): Promise<void> {
-    try {
-      await fn();
-    } catch (error) {
-      this.#log.warn("delegate callback failed", { error });
-    }
-  }
-
   #createCall(init: ConstructorParameters<typeof CallSession>[1], roomId: string): CallSession {
     const clock = this.#clock;
     const transport: SignallingTransport = {
@@ -267,7 +260,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     if (!shouldEmit || call.isGroupCall) {
       return;
     }
-    void this.#callDelegate(() => this.#delegate.handleCallEnded?.(call));
+    void callDelegate(this.#log, () => this.#delegate.handleCallEnded?.(call));
     this.emit("callEnded", call);
     const missed =
       call.direction === CallDirection.Incoming &&
@@ -277,7 +270,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
       reason !== CallErrorCode.Replaced &&
       (party === "remote" || reason === CallErrorCode.InviteTimeout);
     if (missed) {
-      void this.#callDelegate(() => this.#delegate.handleMissedCall?.(call));
+      void callDelegate(this.#log, () => this.#delegate.handleMissedCall?.(call));
       this.emit("missedCall", call);
     }
   }
