@@ -1,4 +1,4 @@
-// The shared wire examples (`../shared/fixtures/wire-examples.json` beside the repo), for the tests that parse them
+// The wire examples (`test/fixtures/wire-examples.json`), for the tests that parse them
 // and the tests that rebuild them.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -12,7 +12,7 @@ export interface WireExample {
   content: Record<string, unknown>;
 }
 
-const FIXTURES = fileURLToPath(new URL("../../../shared/fixtures/wire-examples.json", import.meta.url));
+const FIXTURES = fileURLToPath(new URL("../fixtures/wire-examples.json", import.meta.url));
 
 /** Every example, in file order. */
 export const wireExamples: readonly WireExample[] = (

@@ -1,6 +1,6 @@
 // matrix-js-sdk's own 1:1 calls (MatrixCall) in Node: the browser globals it needs, and test helpers for its side.
-// Research: shared/reference/matrix-js-sdk-calls.md §3. Install the globals before the js-sdk client that should
-// run MatrixCall is created: `supportsMatrixCall()` runs in the MatrixClient constructor.
+// js-sdk checks for these globals (`supportsMatrixCall()`) in the MatrixClient constructor: install them before the js-sdk client that should
+// run MatrixCall is created.
 import { createRequire } from "node:module";
 import type { MatrixClient } from "matrix-js-sdk";
 import type { CallState as JsCallState, MatrixCall } from "matrix-js-sdk/lib/webrtc/call.js";

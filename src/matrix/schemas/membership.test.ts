@@ -1,19 +1,10 @@
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { wireExample } from "../../../test/helpers/wireExamples.js";
 import type { Logger } from "../../core/Logger.js";
 import { parseMembershipEvent, type MembershipStateEvent, type ParsedMembership } from "./membership.js";
 
-const FIXTURES = fileURLToPath(new URL("../../../../shared/fixtures/wire-examples.json", import.meta.url));
-const examples = (
-  JSON.parse(readFileSync(FIXTURES, "utf8")) as {
-    examples: { name: string; content: Record<string, unknown> }[];
-  }
-).examples;
-
 function fixtureEntry(name: string): Record<string, unknown> {
-  const content = examples.find((e) => e.name === name)?.content;
-  return structuredClone((content?.memberships as Record<string, unknown>[])[0]!);
+  return (wireExample(name).content.memberships as Record<string, unknown>[])[0]!;
 }
 
 function captureLogger(): { logger: Logger; lines: string[] } {
