@@ -9,10 +9,11 @@ import type { Logger } from "../core/Logger.js";
 import type { RandomSource } from "../core/random.js";
 import { CallEventType, normalizeCallEventType } from "../matrix/eventTypes.js";
 import type { MatrixClientPort, RoomEvent } from "../matrix/MatrixClientPort.js";
-import { parseContent, type AnyParsedSignalling } from "../matrix/parse.js";
+import type { AnyParsedSignalling } from "../matrix/parse.js";
 import type { CallInviteContent } from "../matrix/schemas/signalling.js";
 import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
 import { sendWithRetry } from "./sendWithRetry.js";
+import { checkSender, type CallBinding } from "./senderCheck.js";
 import type { CallTimeouts } from "./timeouts.js";
 
 /** What the router needs from `VoIP`. */
@@ -71,45 +72,50 @@ export class RoomCallRouter {
     }
   }
 
-  /** Handles one room event of a sync batch (already through the batch filter). Never throws for bad input. */
-  public async handleRoomEvent(event: RoomEvent): Promise<void> {
-    const parsed = parseContent(event.type, event.content, this.#log, { transport: "room" });
-    if (!parsed.ok || parsed.kind !== "signalling") {
-      return;
+  /** What the router knows of a live call's peer, for the sender and party checks. */
+  public binding(roomId: string, callId: string): CallBinding | undefined {
+    const call = this.#deps.calls.get(`${roomId}:${callId}`);
+    return call
+      ? { direction: call.direction, remoteUserId: call.remoteUserId, remotePartyId: call.remotePartyId }
+      : undefined;
+  }
+
+  /**
+   * Handles one validated room event of a sync batch (through `validateCallEvents` and the batch filter). The
+   * sender and party checks run again here, against the call as it is now. Never throws for bad input.
+   */
+  public async handleRoomEvent(item: { event: RoomEvent; parsed: AnyParsedSignalling }): Promise<void> {
+    const { event, parsed } = item;
+    const callId = parsed.content.call_id;
+    const verdict = checkSender(
+      { sender: event.sender, type: parsed.type, partyId: parsed.content.party_id },
+      this.binding(event.roomId, callId),
+      { userId: this.#deps.client.userId, sessionId: this.#deps.sessionId },
+    );
+    const call = this.#deps.calls.get(`${event.roomId}:${callId}`);
+    switch (verdict) {
+      case "invite":
+        if (parsed.type === CallEventType.Invite) {
+          await this.#handleInvite(event, parsed.content);
+        }
+        return;
+      case "answered_elsewhere":
+        call?.handleAnsweredElsewhere();
+        return;
+      case "peer":
+        if (call) {
+          await this.#dispatch(call, parsed);
+        }
+        return;
+      case "echo":
+      case "own_device_ignored":
+        return;
+      case "unknown_call":
+      case "wrong_sender":
+      case "other_party":
+        this.#log.debug("ignored call event", { type: parsed.type, callId, sender: event.sender, verdict });
+        return;
     }
-    const { client, sessionId } = this.#deps;
-    const partyId = parsed.content.party_id;
-    if (event.sender === client.userId && partyId === sessionId) {
-      return; // our own echo
-    }
-    if (parsed.type === CallEventType.Invite) {
-      await this.#handleInvite(event, parsed.content);
-      return;
-    }
-    const call = this.#deps.calls.get(`${event.roomId}:${parsed.content.call_id}`);
-    if (!call) {
-      this.#log.debug("event for an unknown call", { type: parsed.type, callId: parsed.content.call_id });
-      return;
-    }
-    if (event.sender === client.userId && call.remoteUserId !== client.userId) {
-      // Another device of ours answered or rejected a call that rings here.
-      if (
-        (parsed.type === CallEventType.Answer || parsed.type === CallEventType.Reject) &&
-        call.direction === CallDirection.Incoming
-      ) {
-        call.handleAnsweredElsewhere();
-      }
-      return;
-    }
-    if (call.remoteUserId !== undefined && call.remoteUserId !== event.sender) {
-      this.#log.debug("event from the wrong sender", { callId: call.callId, sender: event.sender });
-      return;
-    }
-    if (call.remotePartyId !== undefined && partyId !== call.remotePartyId) {
-      this.#log.debug("event from another party", { callId: call.callId, type: parsed.type });
-      return;
-    }
-    await this.#dispatch(call, parsed);
   }
 
   async #dispatch(call: CallSession, parsed: AnyParsedSignalling): Promise<void> {

@@ -12,6 +12,7 @@ import type { MatrixClientPort, SyncBatch } from "../matrix/MatrixClientPort.js"
 import type { GroupCallSession } from "../group/GroupCallSession.js";
 import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
 import { filterCallBatch } from "./batchFilter.js";
+import { validateCallEvents } from "./validateBatch.js";
 import { RoomCallRouter } from "./RoomCallRouter.js";
 import { sendWithRetry } from "./sendWithRetry.js";
 import { resolveTimeouts, type CallTimeouts } from "./timeouts.js";
@@ -294,21 +295,23 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
       if (room.initial) {
         continue;
       }
-      const { kept, dropped } = filterCallBatch(
+      const valid = validateCallEvents(
         room.timeline.filter((e) => this.#router.isCallEvent(e.type)),
-        clock.now(),
-        lifetime,
+        { userId: this.#client.userId, sessionId: this.sessionId },
+        (roomId, callId) => this.#router.binding(roomId, callId),
+        this.#log,
       );
-      for (const { event, why } of dropped) {
-        this.#log.debug("dropped call event", { type: event.type, eventId: event.eventId, why });
+      const { kept, dropped } = filterCallBatch(valid, clock.now(), lifetime);
+      for (const { item, why } of dropped) {
+        this.#log.debug("dropped call event", { type: item.type, eventId: item.event.eventId, why });
       }
-      for (const event of kept) {
+      for (const item of kept) {
         try {
-          await this.#router.handleRoomEvent(event);
+          await this.#router.handleRoomEvent(item);
         } catch (error) {
           this.#log.error("handling a call event failed", {
-            type: event.type,
-            eventId: event.eventId,
+            type: item.type,
+            eventId: item.event.eventId,
             error,
           });
         }

@@ -1,5 +1,5 @@
 import type { RoomEvent } from "../matrix/MatrixClientPort.js";
-import { CallEventType, normalizeCallEventType } from "../matrix/eventTypes.js";
+import { CallEventType } from "../matrix/eventTypes.js";
 
 /** Types that end a call (or settle who answered it), reference §4 `callEndedEventTypes`. */
 const ENDING_TYPES = new Set<string>([CallEventType.Hangup, CallEventType.Reject, CallEventType.Replaces]);
@@ -12,75 +12,70 @@ const OMIT_WHEN_ENDED = new Set<string>([
   CallEventType.SdpStreamMetadataChanged,
 ]);
 
-/** Why an event was dropped by {@link filterCallBatch}. */
-export interface DroppedEvent {
+/**
+ * One call event of a batch, already validated (parsed content, sender and party checked): the filter reads
+ * nothing from the raw content.
+ */
+export interface BatchItem {
   event: RoomEvent;
+  /** The normalised `m.call.*` type. */
+  type: CallEventType;
+  /** The validated `call_id`. */
+  callId: string;
+  /** The validated `lifetime` of an invite. */
+  lifetime?: number | undefined;
+}
+
+/** Why an event was dropped by {@link filterCallBatch}. */
+export interface DroppedEvent<T extends BatchItem = BatchItem> {
+  item: T;
   why: "ended_in_batch" | "answered_in_batch" | "invite_expired";
 }
 
-function field(event: RoomEvent, name: string): unknown {
-  const content: unknown = event.content;
-  return typeof content === "object" && content !== null
-    ? (content as Record<string, unknown>)[name]
-    : undefined;
-}
-
-function callIdOf(event: RoomEvent): string | undefined {
-  const id = field(event, "call_id");
-  return typeof id === "string" ? id : undefined;
-}
-
 /**
- * The batch rules of reference §5.1, applied to the call events of one room in one sync batch:
+ * The batch rules of reference §5.1, applied to the validated call events of one room in one sync batch:
  * - a call hung up, rejected or replaced within the batch: its invite, candidates, negotiation and metadata
  *   events are dropped; a call answered within the batch: its invite is dropped (nobody rings for it);
  * - an invite older than its `lifetime` (`unsigned.age`, else `now - origin_server_ts`) is dropped — that
  *   invite only (PROTOCOL D4; the reference drops the whole batch).
  *
- * Events keep their order. Pure: `now` is passed in.
+ * Only validated events may be passed in (see `validateCallEvents`): a malformed or forged hangup must never
+ * drop a valid invite. Events keep their order. Pure: `now` is passed in.
  */
-export function filterCallBatch(
-  events: readonly RoomEvent[],
+export function filterCallBatch<T extends BatchItem>(
+  items: readonly T[],
   now: number,
   defaultInviteLifetimeMs: number,
-): { kept: RoomEvent[]; dropped: DroppedEvent[] } {
+): { kept: T[]; dropped: DroppedEvent<T>[] } {
   const ended = new Set<string>();
   const answered = new Set<string>();
-  for (const event of events) {
-    const type = normalizeCallEventType(event.type);
-    const callId = callIdOf(event);
-    if (type === undefined || callId === undefined) {
-      continue;
-    }
+  for (const { type, callId } of items) {
     if (ENDING_TYPES.has(type)) {
       ended.add(callId);
     } else if (type === CallEventType.Answer) {
       answered.add(callId);
     }
   }
-  const kept: RoomEvent[] = [];
-  const dropped: DroppedEvent[] = [];
-  for (const event of events) {
-    const type = normalizeCallEventType(event.type);
-    const callId = callIdOf(event);
-    if (type !== undefined && callId !== undefined && OMIT_WHEN_ENDED.has(type) && ended.has(callId)) {
-      dropped.push({ event, why: "ended_in_batch" });
+  const kept: T[] = [];
+  const dropped: DroppedEvent<T>[] = [];
+  for (const item of items) {
+    const { type, callId, event } = item;
+    if (OMIT_WHEN_ENDED.has(type) && ended.has(callId)) {
+      dropped.push({ item, why: "ended_in_batch" });
       continue;
     }
-    if (type === CallEventType.Invite && callId !== undefined && answered.has(callId)) {
-      dropped.push({ event, why: "answered_in_batch" });
+    if (type === CallEventType.Invite && answered.has(callId)) {
+      dropped.push({ item, why: "answered_in_batch" });
       continue;
     }
     if (type === CallEventType.Invite) {
       const age = event.unsigned?.age ?? now - event.originServerTs;
-      const declared = field(event, "lifetime");
-      const lifetime = typeof declared === "number" ? declared : defaultInviteLifetimeMs;
-      if (age > lifetime) {
-        dropped.push({ event, why: "invite_expired" });
+      if (age > (item.lifetime ?? defaultInviteLifetimeMs)) {
+        dropped.push({ item, why: "invite_expired" });
         continue;
       }
     }
-    kept.push(event);
+    kept.push(item);
   }
   return { kept, dropped };
 }
