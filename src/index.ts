@@ -13,7 +13,8 @@ export { WrappedMediaStream, type StreamPurpose } from "./call/WrappedMediaStrea
 export { CallType, CallDirection, CallState, CallErrorCode, callErrorCodeFromWire } from "./call/types.js";
 export { CALL_TRANSITIONS, canTransition } from "./call/callState.js";
 export type { CallStats } from "./call/stats.js";
-export type { StreamMetadata, StreamMetadataEntry } from "./call/signalling.js";
+export type { StreamMetadata, StreamMetadataEntry, ReplacesFields, WireIdentity } from "./call/signalling.js";
+export type { AssertedIdentity } from "./call/assertedIdentity.js";
 export type { GroupCallSession } from "./group/GroupCallSession.js";
 export type { EncryptionKeyProvider } from "./group/EncryptionKeyProvider.js";
 export type { WebRTCDelegate, DelegateMediaDevices } from "./webrtc/WebRTCDelegate.js";

@@ -98,11 +98,21 @@ export class CallMedia {
     return this.#local.acquireUserMedia(this.#type);
   }
 
-  /** Sends `stream` as our user media on `pc`. */
-  public attachUserMedia(stream: MediaStream, pc: RTCPeerConnection): void {
+  /**
+   * Sends `stream` as our user media on `pc` and returns true; when there is no peer connection or the call ended
+   * meanwhile, stops the stream's tracks instead and returns false.
+   */
+  public attachUserMedia(stream: MediaStream, pc: RTCPeerConnection | undefined): boolean {
+    if (pc === undefined || !isLive(this.#host.state())) {
+      for (const track of stream.getTracks()) {
+        track.stop();
+      }
+      return false;
+    }
     const wrapped = this.#local.attach(stream, "m.usermedia", pc);
     this.#host.emit("streamAdded", wrapped);
     this.#host.emit("feedsChanged");
+    return true;
   }
 
   /** Mutes or unmutes our microphone, and tells the peer. */

@@ -4,7 +4,8 @@ import { VoipError, VoipErrorCode } from "../core/errors.js";
 import type { Logger } from "../core/Logger.js";
 import { SerialQueue } from "../core/SerialQueue.js";
 import { TypedEventEmitter } from "../core/TypedEventEmitter.js";
-import type { CallAssertedIdentityContent, CallReplacesContent } from "../matrix/schemas/signalling.js";
+import type { CallAssertedIdentityContent } from "../matrix/schemas/signalling.js";
+import { AssertedIdentities, type AssertedIdentity } from "./assertedIdentity.js";
 import type { CallContext, CallCore, CallParty } from "./CallContext.js";
 import { CallMedia } from "./CallMedia.js";
 import { CallParticipant } from "./CallParticipant.js";
@@ -75,6 +76,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
   readonly #negotiator: Negotiator;
   readonly #media: CallMedia;
   readonly #peer: CallPeerConnection;
+  readonly #identities: AssertedIdentities;
   #connectedOnce = false;
   #inviteExpiry: TimerHandle | undefined;
   #answering: Promise<void> | undefined;
@@ -145,6 +147,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
         this.#expireInviteIn(CallState.InviteSent);
       },
     });
+    this.#identities = new AssertedIdentities(core, this.#signaller, () => this.#negotiator.inviteOnTheWire);
     this.#peer = new CallPeerConnection({
       ...core,
       ice: this.#ice,
@@ -237,6 +240,11 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
   /** True when we have put the peer on hold. */
   public isRemoteOnHold(): boolean {
     return this.#media.isRemoteOnHold();
+  }
+
+  /** The identity the peer asserted last (MSC3086 `m.call.asserted_identity`), if any. */
+  public get remoteAssertedIdentity(): AssertedIdentity | undefined {
+    return this.#identities.remote;
   }
 
   /** @internal True once our invite has started to go out (glare). */
@@ -356,6 +364,15 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
     return this.#media.updateMediaDevices();
   }
 
+  /**
+   * Tells the peer who is really on our end (MSC3086 `m.call.asserted_identity`), e.g. from a bridge or PBX.
+   * @throws {VoipError} `invalid_argument` without any non-empty field; `invalid_state` for an ended call or an
+   *   outgoing call whose invite is not out yet; `send_failed` when the event could not be sent.
+   */
+  public sendAssertedIdentity(identity: AssertedIdentity): Promise<void> {
+    return this.#identities.send(identity);
+  }
+
   /** User-media statistics of the peer connection. */
   public getStats(): Promise<CallStats> {
     return this.#media.stats();
@@ -366,27 +383,11 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
   /** @internal Outgoing: acquire media, create the peer connection; the invite follows on negotiationneeded. */
   public async initOutbound(): Promise<void> {
     this.#transition(CallState.CreateOffer);
-    let stream: MediaStream;
-    try {
-      stream = await this.#media.acquireUserMedia();
-    } catch (error) {
-      const failure = new VoipError(VoipErrorCode.UserMediaFailed, "could not acquire local media", {
-        cause: error,
-      });
-      this.emit("error", failure);
-      this.#terminate("local", CallErrorCode.UserMediaFailed, true);
-      throw failure;
+    const stream = await this.#acquireUserMedia();
+    if (stream instanceof VoipError) {
+      throw stream;
     }
-    if (!isLive(this.#state)) {
-      stopTracks(stream);
-      return;
-    }
-    const pc = await this.#peer.open();
-    if (!isLive(this.#state)) {
-      stopTracks(stream);
-      return;
-    }
-    this.#media.attachUserMedia(stream, pc);
+    this.#media.attachUserMedia(stream, isLive(this.#state) ? await this.#peer.open() : undefined);
   }
 
   /** @internal Incoming: set the remote offer, acquire media and ring. */
@@ -408,23 +409,14 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       return;
     }
     if (!this.isGroupCall) {
-      let stream: MediaStream;
-      try {
-        stream = await this.#media.acquireUserMedia();
-      } catch (error) {
-        this.emit(
-          "error",
-          new VoipError(VoipErrorCode.UserMediaFailed, "could not acquire local media", { cause: error }),
-        );
-        this.#terminate("local", CallErrorCode.UserMediaFailed, true);
+      const stream = await this.#acquireUserMedia();
+      if (stream instanceof VoipError) {
         await this.#signaller.hangup(CallErrorCode.UserMediaFailed);
         return;
       }
-      if (!isLive(this.#state)) {
-        stopTracks(stream);
+      if (!this.#media.attachUserMedia(stream, pc)) {
         return;
       }
-      this.#media.attachUserMedia(stream, pc);
     }
     this.#transition(CallState.Ringing);
     this.#expireInviteIn(CallState.Ringing);
@@ -525,12 +517,12 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
   }
 
   /** @internal */
-  public handleAssertedIdentity(identity: CallAssertedIdentityContent["asserted_identity"]): void {
-    this.emit("assertedIdentityChanged", identity);
+  public handleAssertedIdentity(content: CallAssertedIdentityContent): void {
+    this.#identities.receive(content);
   }
 
   /** @internal */
-  public handleReplaces(content: CallReplacesContent): void {
+  public handleReplaces(content: wire.ReplacesFields): void {
     this.emit("replacesReceived", content);
   }
 
@@ -545,6 +537,20 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
     this.#state = to;
     this.#log.info("state changed", { from, to });
     this.emit("stateChanged", to, from);
+  }
+
+  /** Our camera/microphone; when refused: emits `error`, ends the call (`user_media_failed`), returns the error. */
+  async #acquireUserMedia(): Promise<MediaStream | VoipError> {
+    try {
+      return await this.#media.acquireUserMedia();
+    } catch (error) {
+      const failure = new VoipError(VoipErrorCode.UserMediaFailed, "could not acquire local media", {
+        cause: error,
+      });
+      this.emit("error", failure);
+      this.#terminate("local", CallErrorCode.UserMediaFailed, true);
+      return failure;
+    }
   }
 
   /** Hangs up with `invite_timeout` when the call is still in `state` once the invite's lifetime is over. */
@@ -583,11 +589,5 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
   /** @internal True once ICE connected at least once. */
   public get wasConnected(): boolean {
     return this.#connectedOnce;
-  }
-}
-
-function stopTracks(stream: MediaStream): void {
-  for (const track of stream.getTracks()) {
-    track.stop();
   }
 }

@@ -93,13 +93,30 @@ describe("CallSignaller", () => {
     expect(sent[0]?.content.reason).toBe("ice_failed");
   });
 
-  it("rejects when an offer, answer or candidates cannot be sent; best-effort events only log", async () => {
+  it("sends the asserted identity under the wire names (MSC3086)", async () => {
+    const { sent, signaller } = setup();
+    await signaller.sendAssertedIdentity({ id: "@carol:x", displayName: "Carol", avatarUrl: "mxc://x/a" });
+    expect(sent).toStrictEqual([
+      {
+        type: "m.call.asserted_identity",
+        content: {
+          call_id: "call1",
+          party_id: "OURPARTY",
+          version: "1",
+          asserted_identity: { id: "@carol:x", display_name: "Carol", avatar_url: "mxc://x/a" },
+        },
+      },
+    ]);
+  });
+
+  it("rejects when an offer, answer, candidates or asserted identity cannot be sent; best-effort events only log", async () => {
     const warnings: [string, LogContext | undefined][] = [];
     const log: Logger = { ...silentLogger, warn: (message, context) => warnings.push([message, context]) };
     const { signaller } = setup({ fail: true, log });
     await expect(signaller.sendInvite("OFFER", metadata, {})).rejects.toThrow("offline");
     await expect(signaller.sendAnswer("ANSWER", metadata)).rejects.toThrow("offline");
     await expect(signaller.sendCandidates([])).rejects.toThrow("offline");
+    await expect(signaller.sendAssertedIdentity({ id: "@carol:x" })).rejects.toThrow("offline");
     await signaller.hangup(CallErrorCode.UserHangup);
     await signaller.reject();
     await signaller.selectAnswer("THEIRPARTY");

@@ -110,6 +110,14 @@ export class CallSignaller {
     );
   }
 
+  /** `m.call.asserted_identity` (MSC3086); rejects when it could not be sent. */
+  public sendAssertedIdentity(identity: wire.Identity): Promise<void> {
+    return this.#send(
+      CallEventType.AssertedIdentity,
+      wire.buildAssertedIdentityContent({ ...this.#base(), identity }),
+    );
+  }
+
   #base(): wire.SignallingBase {
     return {
       callId: this.#callId,

@@ -1,5 +1,6 @@
 import type { CallSession } from "./CallSession.js";
-import type { CallAssertedIdentityContent, CallReplacesContent } from "../matrix/schemas/signalling.js";
+import type { AssertedIdentity } from "./assertedIdentity.js";
+import type { ReplacesFields } from "./signalling.js";
 import type { CallErrorCode, CallState } from "./types.js";
 import type { WrappedMediaStream } from "./WrappedMediaStream.js";
 import type { VoipError } from "../core/errors.js";
@@ -18,10 +19,10 @@ export interface CallSessionEvents {
   holdChanged: (hold: { localOnHold: boolean; remoteOnHold: boolean }) => void;
   /** This call was replaced (glare, transfer). */
   replaced: (newCall: CallSession) => void;
-  /** The peer sent `m.call.replaces` (a transfer request). */
-  replacesReceived: (content: CallReplacesContent) => void;
-  /** The peer asserted a different identity (e.g. a PBX bridge). */
-  assertedIdentityChanged: (identity: CallAssertedIdentityContent["asserted_identity"]) => void;
+  /** The peer sent `m.call.replaces` (a transfer request): its MSC2747 fields, null ones dropped. */
+  replacesReceived: (content: ReplacesFields) => void;
+  /** The peer asserted a different identity (e.g. a PBX bridge); also `CallSession.remoteAssertedIdentity`. */
+  assertedIdentityChanged: (identity: AssertedIdentity) => void;
   /** The call ended (exactly once). */
   ended: (reason: CallErrorCode) => void;
   /** A background failure (the call may go on, or end with a reason). */

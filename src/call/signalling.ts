@@ -7,11 +7,7 @@
  * `CallErrorCode` as hangup reason (PROTOCOL D1).
  */
 import { STREAM_METADATA_KEY, STREAM_METADATA_UNSTABLE_KEY } from "../matrix/schemas/common.js";
-import type {
-  CallAssertedIdentityContent,
-  CallReplacesContent,
-  IceCandidateContent,
-} from "../matrix/schemas/signalling.js";
+import type { CallReplacesContent, IceCandidateContent } from "../matrix/schemas/signalling.js";
 import type { CallErrorCode } from "./types.js";
 
 /** The MSC2746 protocol version we speak; a string on the wire. */
@@ -86,8 +82,11 @@ export type InboundCandidate = IceCandidateContent;
 
 /** A user identity (MSC3086 asserted identity, MSC2747 transfer target), wire field names. */
 export interface WireIdentity {
+  /** The Matrix user id. */
   id?: string;
+  /** The display name. */
   display_name?: string;
+  /** The avatar (an `mxc://` URL). */
   avatar_url?: string;
 }
 
@@ -144,10 +143,15 @@ export type MetadataChangedContent = WireCallFields & WireMetadataFields;
 
 /** The MSC2747 fields of `m.call.replaces`, every one optional. */
 export interface ReplacesFields {
+  /** The id of the call that replaces this one. */
   replacement_id?: string;
+  /** Who the call is transferred to. */
   target_user?: WireIdentity;
+  /** The call id the transferee should place. */
   create_call?: string;
+  /** The call id the transferee should wait for. */
   await_call?: string;
+  /** The room the new call happens in. */
   target_room?: string;
 }
 
@@ -414,11 +418,6 @@ function identityFromWire(wire: NullableIdentity): WireIdentity {
     ...(typeof wire.display_name === "string" ? { display_name: wire.display_name } : {}),
     ...(typeof wire.avatar_url === "string" ? { avatar_url: wire.avatar_url } : {}),
   };
-}
-
-/** The identity of a parsed `m.call.asserted_identity`, nulls and unknown fields dropped. */
-export function readAssertedIdentity(content: CallAssertedIdentityContent): WireIdentity {
-  return identityFromWire(content.asserted_identity);
 }
 
 /** The MSC2747 fields of a parsed `m.call.replaces`, nulls and unknown fields dropped. */

@@ -2,7 +2,7 @@ import { callDelegate } from "../webrtc/callDelegate.js";
 import type { CallSession, CallSessionInit } from "../call/CallSession.js";
 import { resolveGlare } from "../call/glare.js";
 import { callTypeOfInvite } from "../call/sdp.js";
-import { buildHangupContent, readStreamMetadata } from "../call/signalling.js";
+import { buildHangupContent, readReplaces, readStreamMetadata } from "../call/signalling.js";
 import { CallDirection, CallErrorCode, CallState, callErrorCodeFromWire } from "../call/types.js";
 import type { Clock } from "../core/Clock.js";
 import type { Logger } from "../core/Logger.js";
@@ -152,10 +152,10 @@ export class RoomCallRouter {
         return;
       }
       case CallEventType.AssertedIdentity:
-        call.handleAssertedIdentity(parsed.content.asserted_identity);
+        call.handleAssertedIdentity(parsed.content);
         return;
       case CallEventType.Replaces:
-        call.handleReplaces(parsed.content);
+        call.handleReplaces(readReplaces(parsed.content));
         return;
     }
   }

@@ -258,21 +258,37 @@ describe("bad input never touches a live call", () => {
     const base = { call_id: outgoing.callId, party_id: bob.voip.sessionId, version: "1" };
     await bob.client.sendRoomEvent(roomId, "m.call.asserted_identity", {
       ...base,
-      asserted_identity: { id: "@carol:local", display_name: "Carol" },
+      asserted_identity: { id: "@carol:local", display_name: "Carol", avatar_url: null },
+    });
+    // The unstable alias reaches the same event.
+    await bob.client.sendRoomEvent(roomId, "org.matrix.call.asserted_identity", {
+      ...base,
+      asserted_identity: { id: null, display_name: "Dave", avatar_url: "mxc://local/dave" },
     });
     await bob.client.sendRoomEvent(roomId, "m.call.replaces", {
       ...base,
       replacement_id: "next-call",
-      target_user: { id: "@carol:local", display_name: "Carol" },
+      target_user: { id: "@carol:local", display_name: "Carol", avatar_url: null },
       create_call: "next-call",
+      await_call: null,
     });
-    await until(() => identities.length === 1 && replaces.length === 1, "typed events");
-    expect(identities[0]).toMatchObject({ id: "@carol:local", display_name: "Carol" });
-    expect(replaces[0]).toMatchObject({
-      replacement_id: "next-call",
-      create_call: "next-call",
-      target_user: { id: "@carol:local" },
+    await until(() => identities.length === 2 && replaces.length === 1, "typed events");
+    // Parsed: our field names, null fields dropped.
+    expect(identities).toStrictEqual([
+      { id: "@carol:local", displayName: "Carol" },
+      { displayName: "Dave", avatarUrl: "mxc://local/dave" },
+    ]);
+    expect(outgoing.remoteAssertedIdentity).toStrictEqual({
+      displayName: "Dave",
+      avatarUrl: "mxc://local/dave",
     });
+    expect(replaces).toStrictEqual([
+      {
+        replacement_id: "next-call",
+        target_user: { id: "@carol:local", display_name: "Carol" },
+        create_call: "next-call",
+      },
+    ]);
     expect(outgoing.state).toBe(CallState.Connected);
   });
 });
