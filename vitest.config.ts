@@ -5,7 +5,8 @@ export default defineConfig({
   test: {
     pool: "forks",
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    exclude: ["test/integration/**", "node_modules/**", "dist/**"],
+    // test/sfu and test/browser run with vitest.sfu.config.ts (a LiveKit server, a private network namespace).
+    exclude: ["test/integration/**", "test/sfu/**", "test/browser/**", "node_modules/**", "dist/**"],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     setupFiles: ["test/setup.ts"],

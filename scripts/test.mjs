@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // `npm test`: the unit suite (vitest.config.ts), then the Synapse integration suite (vitest.integration.config.ts)
-// when python3 is available. With CI=true the integration suite always runs, so a machine that cannot provision
-// Synapse fails loudly instead of skipping it. A test file that fails to load counts as a failure; a suite that
+// when python3 is available, then the media suite (vitest.sfu.config.ts: a real LiveKit server and Chromium) when Go
+// or a cached LiveKit build is there; as root it runs in a private network namespace (scripts/netns.mjs). With CI=true
+// the integration and SFU suites always run, so a machine that cannot provision Synapse or LiveKit fails loudly
+// instead of skipping them. A test file that fails to load counts as a failure; a suite that
 // cannot run here is named before the closing line. Exits non-zero whenever anything failed.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { inNetns, netnsUnavailable } from "./netns.mjs";
 import { closingLine, readVitestReport } from "./testSummary.mjs";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -23,15 +26,20 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 const problems = [];
 const skippedSuites = [];
 
-/** Runs vitest with `args`; returns its exit code (1 if it died from a signal). */
-function vitestRun(label, name, args) {
+/** Runs vitest with `args` (in a network namespace when `isolate`); returns its exit code (1 if it died from a signal). */
+function vitestRun(label, name, args, { isolate = false, env = {} } = {}) {
   const report = join(resultsDir, `${name}.json`);
   const fullArgs = [...args, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`];
   console.log(`\n[test] ${label}: vitest ${args.join(" ")}`);
   const started = Date.now();
   const failedBefore = totals.failed;
   rmSync(report, { force: true }); // never count an earlier run's report
-  const result = spawnSync(vitest, fullArgs, { cwd: repo, stdio: "inherit" });
+  const run = isolate ? inNetns(vitest, fullArgs) : { command: vitest, args: fullArgs };
+  const result = spawnSync(run.command, run.args, {
+    cwd: repo,
+    stdio: "inherit",
+    env: { ...process.env, ...env, ...(isolate ? { FAMEDLY_CALLS_NETNS: "1" } : {}) },
+  });
   const code = result.status ?? 1;
   if (result.error) {
     console.error(`[test] ${label}: could not start vitest: ${result.error.message}`);
@@ -79,6 +87,50 @@ if (python || ci) {
   skippedSuites.push("integration (Synapse): python3 not found (install Python >= 3.10 with venv)");
 }
 
+// The media suite: LiveKit must be built before we enter the namespace (which has no route to the module proxy).
+const go = spawnSync("go", ["version"], { stdio: "ignore" }).status === 0;
+const livekitCached =
+  spawnSync("bash", ["scripts/livekit/provision.sh", "--check"], { cwd: repo, stdio: "ignore" }).status === 0;
+let media = 0;
+const netnsWhyNot = netnsUnavailable();
+if (netnsWhyNot !== undefined) {
+  if (ci) {
+    console.error(`[test] CI must isolate the media suite in a network namespace: ${netnsWhyNot}`);
+    problems.push(`media: no network namespace (${netnsWhyNot})`);
+    totals.failed += 1;
+    media = 1;
+  } else {
+    console.log(`[test] media suite on the host network (no namespace: ${netnsWhyNot})`);
+  }
+}
+if (media === 0 && (go || livekitCached || ci)) {
+  console.log("\n[test] provisioning livekit-server (cached after the first build, ~80 s)");
+  const provision = spawnSync("bash", ["scripts/livekit/provision.sh"], {
+    cwd: repo,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  if (provision.status === 0) {
+    media = vitestRun("media (LiveKit SFU, Chromium)", "media", ["run", "-c", "vitest.sfu.config.ts"], {
+      isolate: netnsWhyNot === undefined,
+    });
+  } else {
+    problems.push("media: livekit-server could not be built (scripts/livekit/provision.sh)");
+    totals.failed += 1;
+    media = 1;
+  }
+} else if (media === 0) {
+  skippedSuites.push("SFU (LiveKit): go not found and no cached livekit-server (install Go >= 1.26)");
+  media = vitestRun(
+    "media (Chromium only)",
+    "media",
+    ["run", "-c", "vitest.sfu.config.ts", "test/browser/"],
+    {
+      isolate: netnsWhyNot === undefined,
+      env: { FAMEDLY_CALLS_NO_LIVEKIT: "1" },
+    },
+  );
+}
+
 console.log("");
 for (const line of problems) {
   console.log(`[test] FAILED ${line}`);
@@ -86,7 +138,7 @@ for (const line of problems) {
 for (const line of skippedSuites) {
   console.log(`[test] SKIPPED suite ${line}`);
 }
-const failed = unit !== 0 || integration !== 0 || totals.failed > 0;
+const failed = unit !== 0 || integration !== 0 || media !== 0 || totals.failed > 0;
 // The plain closing line CI reads: the last line of the output.
 console.log(closingLine(totals));
-process.exit(failed ? unit || integration || 1 : 0);
+process.exit(failed ? unit || integration || media || 1 : 0);

@@ -3,37 +3,19 @@
  * Chromium with fake media devices, driven through `window.demo`. Covers what Node's wrtc cannot: a browser
  * delegate, rendered video, and DTMF tones actually played by an RTCDTMFSender.
  */
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ParticipantState, Who } from "../../demo/web/api.js";
 import { CallErrorCode, CallState } from "../../src/index.js";
 import { buildWebDemo } from "../../demo/web/build.js";
 import { serveStatic, type StaticServer } from "../../demo/web/staticServer.js";
 
-/** The browser to drive: the Debian package by default (see reference/webrtc-runtimes.md §4). */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI === "true") {
-    throw new Error(`${CHROMIUM} is missing: CI must provision it (apt-get install -y chromium)`);
-  }
-  console.warn(`SKIPPING the web demo browser test: ${CHROMIUM} not found (apt-get install -y chromium)`);
-}
+import { haveChromium, launchChromium } from "./chromium.js";
 
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--use-fake-device-for-media-stream",
-  "--use-fake-ui-for-media-stream",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-];
+const chromiumPresent = haveChromium("the web demo browser test");
 
 let dir: string | undefined;
 let server: StaticServer | undefined;
@@ -64,11 +46,11 @@ function states(): Promise<Record<Who, ParticipantState>> {
   return page.evaluate(() => window.demo!.state());
 }
 
-describe.skipIf(!haveChromium)("web demo in headless Chromium", () => {
+describe.skipIf(!chromiumPresent)("web demo in headless Chromium", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "famedly-web-demo-"));
     server = await serveStatic(await buildWebDemo(join(dir, "dist")));
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1100, height: 660 } });
     page.on("pageerror", (error) => pageErrors.push(error.message));
     page.on("console", (message) => {
