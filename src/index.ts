@@ -15,7 +15,20 @@ export { CALL_TRANSITIONS, canTransition } from "./call/callState.js";
 export type { CallStats } from "./call/stats.js";
 export type { StreamMetadata, StreamMetadataEntry, ReplacesFields, WireIdentity } from "./call/signalling.js";
 export type { AssertedIdentity } from "./call/assertedIdentity.js";
-export type { GroupCallSession } from "./group/GroupCallSession.js";
+export { GroupCallSession } from "./group/GroupCallSession.js";
+export {
+  GroupCallState,
+  type GroupCallEvents,
+  type GroupCallEvent,
+  type GroupCallReaction,
+  type GroupCallReactionRemoved,
+} from "./group/events.js";
+export {
+  MeshBackend,
+  LiveKitBackend,
+  type CallBackend,
+  type LiveKitBackendOptions,
+} from "./group/CallBackend.js";
 export type { EncryptionKeyProvider } from "./group/EncryptionKeyProvider.js";
 export type { WebRTCDelegate, DelegateMediaDevices } from "./webrtc/WebRTCDelegate.js";
 export { createBrowserDelegate } from "./webrtc/browser.js";

@@ -10,6 +10,9 @@ import { cryptoRandom, encodeBase64, randomAlphanumeric, type RandomSource } fro
 import { TypedEventEmitter } from "../core/TypedEventEmitter.js";
 import type { MatrixClientPort, SyncBatch } from "../matrix/MatrixClientPort.js";
 import type { GroupCallSession } from "../group/GroupCallSession.js";
+import type { CallBackend } from "../group/CallBackend.js";
+import { createBackendRuntime } from "../backend/createBackendRuntime.js";
+import { GroupCallRegistry } from "./GroupCallRegistry.js";
 import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
 import { filterCallBatch } from "./batchFilter.js";
 import { validateCallEvents } from "./validateBatch.js";
@@ -33,7 +36,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
   /** Our party id and membership id: 16 random bytes, padded base64. */
   public readonly sessionId: string;
   readonly #calls = new Map<string, CallSession>();
-  readonly #groupCalls = new Map<string, GroupCallSession>();
+  readonly #groups: GroupCallRegistry;
   /** Our latest outgoing 1:1 call per room (glare). */
   readonly #outgoingByRoom = new Map<string, CallSession>();
   readonly #client: MatrixClientPort;
@@ -88,6 +91,29 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
         this.emit("missedCall", call);
       },
     });
+    this.#groups = new GroupCallRegistry({
+      client,
+      delegate,
+      clock,
+      random,
+      logger: this.#log,
+      timeouts,
+      sessionId: this.sessionId,
+      options: {
+        keyRingSize: options.keyRingSize ?? 16,
+        enableSFUE2EEKeyRatcheting: options.enableSFUE2EEKeyRatcheting ?? false,
+        allowPlaintextKeys: options.allowPlaintextKeys ?? false,
+        dialect: options.dialect ?? "famedly-v2",
+        useUnprotectedPerDeviceStateKeys: options.useUnprotectedPerDeviceStateKeys ?? false,
+      },
+      createRuntime: createBackendRuntime,
+      emitIncoming: (group) => {
+        this.emit("incomingGroupCall", group);
+      },
+      emitEnded: (group) => {
+        this.emit("groupCallEnded", group);
+      },
+    });
     this.#unsubscribeSync = client.onSync((batch) => this.#onSync(batch));
     // Chain onto whatever handler is there (the app's, or another VoIP's) and restore it on dispose.
     this.#previousDeviceChange = delegate.mediaDevices.ondevicechange;
@@ -107,7 +133,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
 
   /** Known group calls, keyed `${roomId}:${groupCallId}`. */
   public get groupCalls(): ReadonlyMap<string, GroupCallSession> {
-    return this.#groupCalls;
+    return this.#groups.sessions;
   }
 
   /**
@@ -154,49 +180,49 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
   }
 
   /**
-   * Group calls are not available in this version.
-   * @throws {VoipError} `not_supported`
+   * The group call `groupCallId` in `roomId`: the known session, or a new one (not entered yet). Lets every member
+   * join first when the room's power levels do not and we may change them. With `preShareKey` (default true) the
+   * backend prepares before entering (LiveKit shares a key).
+   * @param groupCallId the `call_id`; the room id (or `""`) makes a room-wide call
+   * @param backend `new MeshBackend()` or `new LiveKitBackend({…})`; an existing session keeps its own
+   * @throws {VoipError} `invalid_argument` when we are not joined to the room; `forbidden` when our power level
+   *   does not allow publishing a call membership
    */
-  public fetchOrCreateGroupCall(
+  public async fetchOrCreateGroupCall(
     groupCallId: string,
     roomId: string,
-    backend: unknown,
+    backend: CallBackend,
     application = "m.call",
     scope = "m.room",
     opts: { preShareKey?: boolean } = {},
   ): Promise<GroupCallSession> {
-    this.#log.debug("fetchOrCreateGroupCall is not implemented yet", {
-      groupCallId,
-      roomId,
-      backend,
+    this.#assertAlive();
+    if (typeof groupCallId !== "string") {
+      throw new VoipError(VoipErrorCode.InvalidArgument, "groupCallId must be a string");
+    }
+    return this.#groups.fetchOrCreate(groupCallId, roomId, backend, {
       application,
       scope,
-      opts,
+      preShareKey: opts.preShareKey ?? true,
     });
-    return Promise.reject(new VoipError(VoipErrorCode.NotSupported, "group calls are not implemented yet"));
-  }
-
-  /** Whether our power level allows publishing a call membership in `roomId`. */
-  public canJoinGroupCall(roomId: string): boolean {
-    const room = this.#client.getRoom(roomId);
-    if (room?.myMembership !== "join") {
-      return false;
-    }
-    const pl = room.powerLevels ?? {};
-    const events = (pl.events ?? {}) as Record<string, unknown>;
-    const users = (pl.users ?? {}) as Record<string, unknown>;
-    const required = numberOr(events["com.famedly.call.member"], numberOr(pl.state_default, 50));
-    const own = numberOr(users[this.#client.userId], numberOr(pl.users_default, 0));
-    return own >= required;
   }
 
   /**
-   * Group calls are not available in this version.
-   * @throws {VoipError} `not_supported`
+   * Whether we may publish a call membership in `roomId` (joined, and our power level reaches the level for
+   * `com.famedly.call.member`; a room without power levels lets every member).
    */
-  public enableGroupCalls(roomId: string): Promise<void> {
-    this.#log.debug("enableGroupCalls is not implemented yet", { roomId });
-    return Promise.reject(new VoipError(VoipErrorCode.NotSupported, "group calls are not implemented yet"));
+  public canJoinGroupCall(roomId: string): boolean {
+    return this.#groups.canJoin(roomId);
+  }
+
+  /**
+   * Lets every member of `roomId` join group calls: sets the power level of `com.famedly.call.member` to
+   * `users_default`. Does nothing when they already may.
+   * @throws {VoipError} `forbidden` when we may not change the power levels; `invalid_argument` when not joined
+   */
+  public async enableGroupCalls(roomId: string): Promise<void> {
+    this.#assertAlive();
+    await this.#groups.enableGroupCalls(roomId);
   }
 
   /** Hangs up every call, unsubscribes from sync and clears every timer. Idempotent. */
@@ -210,6 +236,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     if (this.#delegate.mediaDevices.ondevicechange === this.#deviceChangeHandler) {
       this.#delegate.mediaDevices.ondevicechange = this.#previousDeviceChange ?? null;
     }
+    await this.#groups.dispose();
     await Promise.all(
       [...this.#calls.values()].map((call) => call.hangup({ reason: CallErrorCode.UserHangup })),
     );
@@ -292,6 +319,14 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     const clock = this.#clock;
     const lifetime = this.#timeouts.callInviteLifetimeMs;
     for (const room of batch.rooms) {
+      try {
+        this.#groups.handleRoomState(room);
+        if (!room.initial) {
+          this.#groups.handleTimeline(room);
+        }
+      } catch (error) {
+        this.#log.error("handling group call events failed", { roomId: room.roomId, error });
+      }
       if (room.initial) {
         continue;
       }
@@ -318,9 +353,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
       }
     }
     if (batch.toDevice.length > 0) {
-      this.#log.debug("to-device call events are not handled yet (group calls)", {
-        count: batch.toDevice.length,
-      });
+      await this.#groups.handleToDevice(batch.toDevice);
     }
   }
 
@@ -340,8 +373,4 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
   public get localParticipant(): CallParticipant {
     return new CallParticipant(this.#client.userId, this.#client.deviceId, true);
   }
-}
-
-function numberOr(value: unknown, fallback: number): number {
-  return typeof value === "number" && Number.isFinite(value) ? value : fallback;
 }

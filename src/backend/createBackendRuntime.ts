@@ -1,0 +1,20 @@
+/**
+ * @internal The one place that picks a group call's backend behaviour. Each backend replaces its case with its
+ * runtime (mesh: `backend/mesh/`, LiveKit: `backend/livekit/`); until then a backend only publishes membership.
+ */
+import type { GroupCallBackendContext, GroupCallBackendRuntime } from "../group/backendRuntime.js";
+
+/** A runtime with no behaviour: membership, participants and reactions still work (the session owns them). */
+export function membershipOnlyRuntime(): GroupCallBackendRuntime {
+  return { dispose: () => undefined };
+}
+
+/** @internal Creates the runtime for `ctx.backend`. */
+export function createBackendRuntime(ctx: GroupCallBackendContext): GroupCallBackendRuntime {
+  switch (ctx.backend.type) {
+    case "mesh":
+      return membershipOnlyRuntime();
+    case "livekit":
+      return membershipOnlyRuntime();
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * MSC4140 delayed leave (reference §6.10, PROTOCOL G4): before our membership is sent, the server is given a
+ * "leave" state event to publish after `delayedLeaveMs`; a heartbeat restarts it every `delayedLeaveRestartMs`.
+ * If we die, the server publishes our leave. Stale delayed events of ours for the same room and state key (from a
+ * previous run) are cancelled first.
+ */
+import type { Clock, TimerHandle } from "../core/Clock.js";
+import { MatrixPortError } from "../core/errors.js";
+import type { Logger } from "../core/Logger.js";
+import { GroupEventType } from "../matrix/eventTypes.js";
+import type { MatrixClientPort } from "../matrix/MatrixClientPort.js";
+
+/** @internal What a {@link DelayedLeave} needs. */
+export interface DelayedLeaveDeps {
+  client: MatrixClientPort;
+  clock: Clock;
+  log: Logger;
+  roomId: string;
+  delayMs: number;
+  restartMs: number;
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof MatrixPortError && (error.errcode === "M_NOT_FOUND" || error.httpStatus === 404);
+}
+
+/** @internal One scheduled delayed leave of one membership state key. */
+export class DelayedLeave {
+  #delayId: string | undefined;
+  #heartbeat: TimerHandle | undefined;
+  #beating = false;
+
+  public constructor(private readonly deps: DelayedLeaveDeps) {}
+
+  /** The server's id of our delayed leave, while one is scheduled. */
+  public get delayId(): string | undefined {
+    return this.#delayId;
+  }
+
+  /** Schedules the leave (unless one is scheduled) and starts the heartbeat. */
+  public async schedule(stateKey: string, leaveContent: object): Promise<void> {
+    if (this.#delayId !== undefined) {
+      return;
+    }
+    const { client, roomId, delayMs, log } = this.deps;
+    await this.#cancelStale(stateKey);
+    const { delayId } = await client.sendStateEvent(roomId, GroupEventType.Member, stateKey, leaveContent, {
+      delayMs,
+    });
+    if (delayId === undefined) {
+      log.warn("the server scheduled no delayed leave (no delay_id)");
+      return;
+    }
+    this.#delayId = delayId;
+    this.#startHeartbeat(delayId);
+    log.debug("delayed leave scheduled", { delayId, delayMs });
+  }
+
+  /** Stops the heartbeat and cancels the delayed leave on the server (failures are logged). */
+  public async cancel(): Promise<void> {
+    const delayId = this.#delayId;
+    this.forget();
+    if (delayId === undefined) {
+      return;
+    }
+    try {
+      await this.deps.client.updateDelayedEvent(delayId, "cancel");
+    } catch (error) {
+      if (!isNotFound(error)) {
+        this.deps.log.warn("cancelling the delayed leave failed", { delayId, error });
+      }
+    }
+  }
+
+  /** Stops the heartbeat and drops the delay id without asking the server (it published or dropped it). */
+  public forget(): void {
+    this.deps.clock.clearTimer(this.#heartbeat);
+    this.#heartbeat = undefined;
+    this.#delayId = undefined;
+  }
+
+  #startHeartbeat(delayId: string): void {
+    const { clock, client, log, restartMs } = this.deps;
+    this.#heartbeat = clock.setInterval(() => {
+      if (this.#beating || this.#delayId !== delayId) {
+        return;
+      }
+      this.#beating = true;
+      client
+        .updateDelayedEvent(delayId, "restart")
+        .catch((error: unknown) => {
+          if (isNotFound(error)) {
+            log.info("delayed leave is gone from the server; heartbeat stopped", { delayId });
+            if (this.#delayId === delayId) {
+              this.forget();
+            }
+          } else {
+            log.warn("restarting the delayed leave failed; still beating", { delayId, error });
+          }
+        })
+        .finally(() => {
+          this.#beating = false;
+        });
+    }, restartMs);
+  }
+
+  async #cancelStale(stateKey: string): Promise<void> {
+    const { client, roomId, log } = this.deps;
+    let scheduled;
+    try {
+      scheduled = await client.listDelayedEvents();
+    } catch (error) {
+      log.warn("listing delayed events failed", { error });
+      return;
+    }
+    for (const event of scheduled) {
+      if (event.roomId !== roomId || event.type !== GroupEventType.Member || event.stateKey !== stateKey) {
+        continue;
+      }
+      try {
+        await client.updateDelayedEvent(event.delayId, "cancel");
+        log.debug("cancelled a stale delayed leave", { delayId: event.delayId });
+      } catch (error) {
+        if (!isNotFound(error)) {
+          log.warn("cancelling a stale delayed leave failed", { delayId: event.delayId, error });
+        }
+      }
+    }
+  }
+}

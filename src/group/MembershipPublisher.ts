@@ -1,0 +1,198 @@
+/**
+ * Publishes our membership in one group call (reference §6.5, §6.10): the delayed leave first (MSC4140, when the
+ * server has it), then our entry with `expires_ts = now + expireTsBumpMs`, re-published every
+ * `updateExpireTsIntervalMs`; on leave our entry is removed (other entries untouched) and the delayed leave
+ * cancelled. Publications run one at a time.
+ */
+import type { Clock, TimerHandle } from "../core/Clock.js";
+import type { Logger } from "../core/Logger.js";
+import { SerialQueue } from "../core/SerialQueue.js";
+import { GroupEventType } from "../matrix/eventTypes.js";
+import type { MatrixClientPort } from "../matrix/MatrixClientPort.js";
+import { DelayedLeave } from "./DelayedLeave.js";
+import { buildOwnEntry, rawMemberships, withoutOwnEntry } from "./membershipContent.js";
+import { isPerDeviceMode, membershipStateKey, type StateKeyMode } from "./stateKey.js";
+
+/** @internal What a {@link MembershipPublisher} needs. */
+export interface PublisherDeps {
+  client: MatrixClientPort;
+  clock: Clock;
+  log: Logger;
+  roomId: string;
+  groupCallId: string;
+  application: string;
+  scope: string;
+  sessionId: string;
+  expireTsBumpMs: number;
+  refreshMs: number;
+  delayedLeaveMs: number;
+  delayedLeaveRestartMs: number;
+  /** The state key mode of the room now. */
+  stateKeyMode(): StateKeyMode;
+  backendJson(): Record<string, unknown>;
+  feeds(): { purpose: string }[] | undefined;
+  /** Whether the server has MSC4140 (asked once per VoIP). */
+  delayedEventsSupported(): Promise<boolean>;
+  /** Permanent reactions to carry over: collected before a re-publication, re-sent after it. */
+  carryOver?: {
+    collect(previousEventId: string): Promise<string[]>;
+    resend(keys: readonly string[], newEventId: string): Promise<void>;
+  };
+  /** A background re-publication failed. */
+  onRefreshError(error: unknown): void;
+}
+
+/** @internal Our membership in one group call. */
+export class MembershipPublisher {
+  readonly #queue = new SerialQueue();
+  readonly #delayed: DelayedLeave;
+  #refresh: TimerHandle | undefined;
+  #active = false;
+  #eventId: string | undefined;
+  #expiresTs = 0;
+  #publishing = 0;
+
+  public constructor(private readonly deps: PublisherDeps) {
+    this.#delayed = new DelayedLeave({
+      client: deps.client,
+      clock: deps.clock,
+      log: deps.log,
+      roomId: deps.roomId,
+      delayMs: deps.delayedLeaveMs,
+      restartMs: deps.delayedLeaveRestartMs,
+    });
+  }
+
+  /** The event id of our latest membership, once published. */
+  public get eventId(): string | undefined {
+    return this.#eventId;
+  }
+
+  /** True while a publication is queued or running. */
+  public get publishing(): boolean {
+    return this.#publishing > 0;
+  }
+
+  /** The delayed leave (for tests and the session's rejoin). */
+  public get delayedLeave(): DelayedLeave {
+    return this.#delayed;
+  }
+
+  /** Our state key in the room now. */
+  public stateKey(): string {
+    const { client } = this.deps;
+    return membershipStateKey(this.deps.stateKeyMode(), client.userId, client.deviceId);
+  }
+
+  /** Publishes our membership and starts the refresh; resolves with the event id. */
+  public async start(): Promise<string | undefined> {
+    this.#active = true;
+    const eventId = await this.publish();
+    this.deps.clock.clearTimer(this.#refresh);
+    this.#refresh = this.deps.clock.setInterval(() => {
+      this.publish().catch((error: unknown) => {
+        this.deps.onRefreshError(error);
+      });
+    }, this.deps.refreshMs);
+    return eventId;
+  }
+
+  /** (Re-)publishes our entry now; no-op once stopped. */
+  public publish(): Promise<string | undefined> {
+    this.#publishing++;
+    return this.#queue
+      .run(async () => (this.#active ? this.#publishNow() : undefined))
+      .finally(() => {
+        this.#publishing--;
+      });
+  }
+
+  /** The server published (or dropped) our delayed leave: forget it; the next publication schedules a new one. */
+  public forgetDelayedLeave(): void {
+    this.#delayed.forget();
+  }
+
+  /** Stops refreshing, removes our entry and cancels the delayed leave. */
+  public stop(): Promise<void> {
+    this.#active = false;
+    this.deps.clock.clearTimer(this.#refresh);
+    this.#refresh = undefined;
+    return this.#queue.run(async () => {
+      try {
+        const key = this.stateKey();
+        const others = withoutOwnEntry(this.#currentRaw(key), ...this.#ownIds());
+        await this.deps.client.sendStateEvent(this.deps.roomId, GroupEventType.Member, key, {
+          memberships: others,
+        });
+      } finally {
+        await this.#delayed.cancel();
+      }
+    });
+  }
+
+  /** Clears timers without any request (VoIP disposal after a failed leave). */
+  public dispose(): void {
+    this.#active = false;
+    this.deps.clock.clearTimer(this.#refresh);
+    this.#refresh = undefined;
+    this.#delayed.forget();
+  }
+
+  async #publishNow(): Promise<string | undefined> {
+    const { client, clock, roomId, log } = this.deps;
+    const key = this.stateKey();
+    const previous = this.#eventId;
+    const carry =
+      previous !== undefined &&
+      clock.now() < this.#expiresTs + this.deps.expireTsBumpMs &&
+      this.deps.carryOver
+        ? await this.deps.carryOver.collect(previous).catch((error: unknown) => {
+            log.warn("fetching our reactions to carry over failed", { error });
+            return [];
+          })
+        : [];
+    const others = withoutOwnEntry(this.#currentRaw(key), ...this.#ownIds());
+    if ((await this.deps.delayedEventsSupported()) && this.#delayed.delayId === undefined) {
+      const leave = isPerDeviceMode(this.deps.stateKeyMode()) ? [] : others;
+      try {
+        await this.#delayed.schedule(key, { memberships: leave });
+      } catch (error) {
+        log.warn("scheduling the delayed leave failed; leaving will be explicit only", { error });
+      }
+    }
+    const expiresTs = clock.now() + this.deps.expireTsBumpMs;
+    const entry = buildOwnEntry({
+      callId: this.deps.groupCallId,
+      application: this.deps.application,
+      scope: this.deps.scope,
+      backend: this.deps.backendJson(),
+      deviceId: client.deviceId,
+      expiresTs,
+      membershipId: this.deps.sessionId,
+      feeds: this.deps.feeds(),
+    });
+    const { eventId } = await client.sendStateEvent(roomId, GroupEventType.Member, key, {
+      memberships: [...others, entry],
+    });
+    this.#eventId = eventId;
+    this.#expiresTs = expiresTs;
+    log.debug("membership published", { eventId, expiresTs });
+    if (eventId !== undefined && carry.length > 0 && this.deps.carryOver) {
+      await this.deps.carryOver.resend(carry, eventId).catch((error: unknown) => {
+        log.warn("re-sending our reactions failed", { error });
+      });
+    }
+    return eventId;
+  }
+
+  #ownIds(): [string, string, string] {
+    return [this.deps.client.deviceId, this.deps.groupCallId, this.deps.scope];
+  }
+
+  #currentRaw(stateKey: string): unknown[] {
+    const event = this.deps.client
+      .getStateEvents(this.deps.roomId, GroupEventType.Member)
+      .find((candidate) => candidate.stateKey === stateKey);
+    return rawMemberships(event?.content);
+  }
+}

@@ -1,0 +1,112 @@
+import type { Clock } from "../core/Clock.js";
+import { MatrixPortError, VoipError, VoipErrorCode } from "../core/errors.js";
+import type { Logger } from "../core/Logger.js";
+import type { RandomSource } from "../core/random.js";
+import { GroupEventType } from "../matrix/eventTypes.js";
+import type { MatrixClientPort } from "../matrix/MatrixClientPort.js";
+import type { CallTimeouts } from "../voip/timeouts.js";
+import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
+import type { GroupCallBackendContext, GroupCallBackendFactory } from "./backendRuntime.js";
+import type { CallBackend } from "./CallBackend.js";
+import type { GroupCallSession } from "./GroupCallSession.js";
+import { MembershipPublisher } from "./MembershipPublisher.js";
+import { permanentReactionKeys } from "./reactions.js";
+import type { RoomMemberships } from "./RoomMemberships.js";
+import { stateKeyMode } from "./stateKey.js";
+
+/** @internal What a {@link GroupCallSession} needs from the VoIP instance that owns it. */
+export interface GroupCallContext {
+  readonly client: MatrixClientPort;
+  readonly delegate: WebRTCDelegate;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly logger: Logger;
+  readonly timeouts: Readonly<CallTimeouts>;
+  readonly sessionId: string;
+  readonly options: GroupCallBackendContext["options"] & {
+    readonly useUnprotectedPerDeviceStateKeys: boolean;
+  };
+  /** The room's memberships (shared with discovery). */
+  readonly memberships: RoomMemberships;
+  /** Whether the server has MSC4140 (asked once, logged once when not). */
+  delayedEventsSupported(): Promise<boolean>;
+  /** Throws a `VoipError` (`forbidden`) when we may not publish a membership in the room. */
+  assertCanJoin(): void;
+  createRuntime: GroupCallBackendFactory;
+  /** The session ended (we left, or no member is left); the registry forgets it and tells the app. */
+  onEnded(session: GroupCallSession): void;
+}
+
+/** @internal How a session is created. */
+export interface GroupCallInit {
+  groupCallId: string;
+  roomId: string;
+  backend: CallBackend;
+  application: string;
+  scope: string;
+}
+
+/** @internal The publisher of a session's membership, with reactions carried over on every re-publication. */
+export function createSessionPublisher(opts: {
+  ctx: GroupCallContext;
+  log: Logger;
+  init: GroupCallInit;
+  feeds: () => { purpose: string }[] | undefined;
+  sendReaction: (key: string, membershipEventId: string) => Promise<string>;
+  onRefreshError: (error: unknown) => void;
+}): MembershipPublisher {
+  const { ctx, init } = opts;
+  const { client, timeouts } = ctx;
+  return new MembershipPublisher({
+    client,
+    clock: ctx.clock,
+    log: opts.log,
+    roomId: init.roomId,
+    groupCallId: init.groupCallId,
+    application: init.application,
+    scope: init.scope,
+    sessionId: ctx.sessionId,
+    expireTsBumpMs: timeouts.expireTsBumpMs,
+    refreshMs: timeouts.updateExpireTsIntervalMs,
+    delayedLeaveMs: timeouts.delayedLeaveMs,
+    delayedLeaveRestartMs: timeouts.delayedLeaveRestartMs,
+    stateKeyMode: () =>
+      stateKeyMode(
+        client.getRoom(init.roomId)?.roomVersion ?? "",
+        ctx.options.useUnprotectedPerDeviceStateKeys,
+      ),
+    backendJson: () => init.backend.toJson(),
+    feeds: opts.feeds,
+    delayedEventsSupported: () => ctx.delayedEventsSupported(),
+    carryOver: {
+      collect: async (previous) =>
+        permanentReactionKeys(
+          await client.getRelations(init.roomId, previous, "m.reference", GroupEventType.Reaction),
+          client.userId,
+          client.deviceId,
+        ),
+      resend: async (keys, newEventId) => {
+        for (const key of keys) {
+          await opts.sendReaction(key, newEventId);
+        }
+      },
+    },
+    onRefreshError: opts.onRefreshError,
+  });
+}
+
+/** @internal Mesh memberships carry `feeds` (none until the backend has local media); LiveKit ones omit it. */
+export function defaultFeeds(backend: CallBackend): { purpose: string }[] | undefined {
+  return backend.type === "mesh" ? [] : undefined;
+}
+
+/** @internal A `VoipError` for a failed request: `forbidden` for a 403, else `send_failed`. */
+export function toVoipError(error: unknown, message: string): VoipError {
+  if (error instanceof VoipError) {
+    return error;
+  }
+  const forbidden = error instanceof MatrixPortError && error.httpStatus === 403;
+  return new VoipError(forbidden ? VoipErrorCode.Forbidden : VoipErrorCode.SendFailed, message, {
+    cause: error,
+  });
+}

@@ -1,0 +1,400 @@
+import { callDelegate } from "../webrtc/callDelegate.js";
+import type { Clock } from "../core/Clock.js";
+import { VoipError, VoipErrorCode } from "../core/errors.js";
+import type { Logger } from "../core/Logger.js";
+import type { RandomSource } from "../core/random.js";
+import type { GroupCallBackendFactory } from "../group/backendRuntime.js";
+import { callBackendFromMembership, type CallBackend } from "../group/CallBackend.js";
+import { GroupCallState } from "../group/events.js";
+import { GroupCallSession, type GroupCallContext } from "../group/GroupCallSession.js";
+import {
+  callKey,
+  isMembershipRelevant,
+  membershipDeadline,
+  participantId,
+  RoomMemberships,
+  type MembershipDelta,
+} from "../group/RoomMemberships.js";
+import { GroupEventType } from "../matrix/eventTypes.js";
+import type { MatrixClientPort, RoomEvent, SyncRoom, ToDeviceEvent } from "../matrix/MatrixClientPort.js";
+import { parseContent } from "../matrix/parse.js";
+import type { ParsedMembership } from "../matrix/schemas/membership.js";
+import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
+import {
+  canChangePowerLevels,
+  canPublishMembership,
+  groupCallsEnabledForEveryone,
+  statePowerLevel,
+  userPowerLevel,
+  withGroupCallsEnabled,
+} from "./groupPowerLevels.js";
+import type { CallTimeouts } from "./timeouts.js";
+
+/** @internal What the registry needs from `VoIP`. */
+export interface GroupCallRegistryDeps {
+  client: MatrixClientPort;
+  delegate: WebRTCDelegate;
+  clock: Clock;
+  random: RandomSource;
+  logger: Logger;
+  timeouts: Readonly<CallTimeouts>;
+  sessionId: string;
+  options: GroupCallContext["options"];
+  createRuntime: GroupCallBackendFactory;
+  emitIncoming(group: GroupCallSession): void;
+  emitEnded(group: GroupCallSession): void;
+}
+
+/** Options of `fetchOrCreateGroupCall`. */
+interface FetchOptions {
+  application: string;
+  scope: string;
+  preShareKey: boolean;
+}
+
+/**
+ * @internal Group calls of one `VoIP`: the membership index of every room (updated per state event), discovery
+ * (PROTOCOL G1), the routing of reactions, redactions and to-device events to their call, power levels.
+ */
+export class GroupCallRegistry {
+  readonly #deps: GroupCallRegistryDeps;
+  readonly #log: Logger;
+  readonly #rooms = new Map<string, RoomMemberships>();
+  readonly #sessions = new Map<string, GroupCallSession>();
+  #features: Promise<boolean> | undefined;
+
+  public constructor(deps: GroupCallRegistryDeps) {
+    this.#deps = deps;
+    this.#log = deps.logger.child("groups");
+  }
+
+  /** Known group calls, keyed `${roomId}:${groupCallId}`. */
+  public get sessions(): ReadonlyMap<string, GroupCallSession> {
+    return this.#sessions;
+  }
+
+  /** Applies the membership-relevant state of one room of a sync batch (initial batches included). */
+  public handleRoomState(room: SyncRoom): void {
+    const relevant = room.state.filter((event) => isMembershipRelevant(event.type));
+    if (relevant.length === 0) {
+      return;
+    }
+    const { index, seeded } = this.#room(room.roomId);
+    const deltas = seeded;
+    for (const event of relevant) {
+      try {
+        const delta = index.apply(event);
+        if (delta !== undefined) {
+          deltas.push(delta);
+        }
+      } catch (error) {
+        this.#log.warn("applying a membership state event failed", { eventId: event.eventId, error });
+      }
+    }
+    this.#dispatch(room.roomId, deltas);
+  }
+
+  /** Routes reactions and reaction redactions of a (non-initial) timeline to their call. */
+  public handleTimeline(room: SyncRoom): void {
+    for (const event of room.timeline) {
+      if (event.type === GroupEventType.Reaction) {
+        this.#onReaction(event);
+      } else if (event.type === GroupEventType.Redaction && event.content.redacts_type !== undefined) {
+        this.#onRedaction(event);
+      }
+    }
+  }
+
+  /**
+   * The one dispatch point of to-device events for group calls: an event naming a known call by `room_id` and
+   * `conf_id` (famedly) or `session.call_id` (element) goes to that call's backend; others are dropped (debug).
+   */
+  public async handleToDevice(events: readonly ToDeviceEvent[]): Promise<void> {
+    for (const event of events) {
+      const target = toDeviceTarget(event.content);
+      const session = target && this.#sessions.get(`${target.roomId}:${target.callId}`);
+      if (!session) {
+        this.#log.debug("dropped a to-device event for no known group call", { type: event.type });
+        continue;
+      }
+      try {
+        await session.handleToDevice(event);
+      } catch (error) {
+        this.#log.error("handling a to-device event failed", { type: event.type, error });
+      }
+    }
+  }
+
+  /** `VoIP.fetchOrCreateGroupCall`. */
+  public async fetchOrCreate(
+    groupCallId: string,
+    roomId: string,
+    backend: CallBackend,
+    opts: FetchOptions,
+  ): Promise<GroupCallSession> {
+    const { client } = this.#deps;
+    const room = client.getRoom(roomId);
+    if (room?.myMembership !== "join") {
+      throw new VoipError(VoipErrorCode.InvalidArgument, `not joined to room ${roomId}`);
+    }
+    if (
+      !groupCallsEnabledForEveryone(room.powerLevels) &&
+      canChangePowerLevels(room.powerLevels, client.userId)
+    ) {
+      await this.enableGroupCalls(roomId).catch((error: unknown) => {
+        this.#log.warn("enabling group calls for everyone failed", { roomId, error });
+      });
+    }
+    this.#assertCanJoin(roomId);
+    let session = this.#sessions.get(`${roomId}:${groupCallId}`);
+    if (session === undefined) {
+      const { index, seeded } = this.#room(roomId);
+      session = this.#create(index, { groupCallId, roomId, backend, ...opts });
+      this.#dispatch(roomId, seeded);
+    }
+    if (opts.preShareKey) {
+      await session.preShareKey();
+    }
+    return session;
+  }
+
+  /** Whether we may publish a membership in `roomId`. */
+  public canJoin(roomId: string): boolean {
+    const room = this.#deps.client.getRoom(roomId);
+    return room?.myMembership === "join" && canPublishMembership(room.powerLevels, this.#deps.client.userId);
+  }
+
+  /** Lets every member publish call memberships (`events["com.famedly.call.member"] = users_default`). */
+  public async enableGroupCalls(roomId: string): Promise<void> {
+    const { client } = this.#deps;
+    const room = client.getRoom(roomId);
+    if (room?.myMembership !== "join") {
+      throw new VoipError(VoipErrorCode.InvalidArgument, `not joined to room ${roomId}`);
+    }
+    const levels = room.powerLevels;
+    if (levels === undefined || groupCallsEnabledForEveryone(levels)) {
+      return;
+    }
+    if (!canChangePowerLevels(levels, client.userId)) {
+      throw new VoipError(
+        VoipErrorCode.Forbidden,
+        `may not change power levels in ${roomId}: level ${userPowerLevel(levels, client.userId)} < ${statePowerLevel(levels, "m.room.power_levels")}`,
+      );
+    }
+    try {
+      await client.sendStateEvent(roomId, "m.room.power_levels", "", withGroupCallsEnabled(levels));
+    } catch (error) {
+      throw new VoipError(VoipErrorCode.SendFailed, "changing the power levels failed", { cause: error });
+    }
+  }
+
+  /** Leaves every entered group call and ends the others. */
+  public async dispose(): Promise<void> {
+    await Promise.all([...this.#sessions.values()].map((session) => session.dispose()));
+    this.#sessions.clear();
+  }
+
+  #assertCanJoin(roomId: string): void {
+    if (this.canJoin(roomId)) {
+      return;
+    }
+    const levels = this.#deps.client.getRoom(roomId)?.powerLevels;
+    const own = userPowerLevel(levels, this.#deps.client.userId);
+    const needed = statePowerLevel(levels, GroupEventType.Member);
+    throw new VoipError(
+      VoipErrorCode.Forbidden,
+      `may not join group calls in ${roomId}: power level ${own} < ${needed} needed for ${GroupEventType.Member}`,
+    );
+  }
+
+  /** The room's index; created on first use from the client's current state (whose deltas are returned). */
+  #room(roomId: string): { index: RoomMemberships; seeded: MembershipDelta[] } {
+    const existing = this.#rooms.get(roomId);
+    if (existing !== undefined) {
+      return { index: existing, seeded: [] };
+    }
+    const index = new RoomMemberships(roomId, this.#log);
+    this.#rooms.set(roomId, index);
+    const { client } = this.#deps;
+    const seeded: MembershipDelta[] = [];
+    for (const type of ["m.room.member", GroupEventType.Member, GroupEventType.ElementMember]) {
+      for (const event of client.getStateEvents(roomId, type)) {
+        const delta = index.apply(event);
+        if (delta !== undefined) {
+          seeded.push(delta);
+        }
+      }
+    }
+    return { index, seeded };
+  }
+
+  /** Tells each affected call which participants changed, then discovers new calls. */
+  #dispatch(roomId: string, deltas: readonly MembershipDelta[]): void {
+    if (deltas.length === 0) {
+      return;
+    }
+    const byCall = new Map<
+      string,
+      { callId: string; scope: string; ids: Set<string>; added: ParsedMembership[] }
+    >();
+    for (const delta of deltas) {
+      for (const [entry, added] of [
+        ...delta.removed.map((e) => [e, false] as const),
+        ...delta.added.map((e) => [e, true] as const),
+      ]) {
+        const key = callKey(entry.callId, entry.scope);
+        let affected = byCall.get(key);
+        if (affected === undefined) {
+          affected = { callId: entry.callId, scope: entry.scope, ids: new Set(), added: [] };
+          byCall.set(key, affected);
+        }
+        affected.ids.add(participantId(entry));
+        if (added) {
+          affected.added.push(entry);
+        }
+      }
+    }
+    const now = this.#deps.clock.now();
+    for (const { callId, scope, ids, added } of byCall.values()) {
+      const session = this.#sessions.get(`${roomId}:${callId}`);
+      if (session !== undefined) {
+        if (session.scope === scope) {
+          session.membershipsChanged(ids);
+        }
+        continue;
+      }
+      const live = added.find(
+        (entry) => membershipDeadline(entry, this.#deps.timeouts.expireTsBumpMs) >= now,
+      );
+      if (live !== undefined) {
+        this.#discover(roomId, live);
+      }
+    }
+  }
+
+  #discover(roomId: string, membership: ParsedMembership): void {
+    const index = this.#rooms.get(roomId);
+    if (index === undefined) {
+      return;
+    }
+    const session = this.#create(index, {
+      groupCallId: membership.callId,
+      roomId,
+      backend: callBackendFromMembership(membership.backend),
+      application: membership.application,
+      scope: membership.scope,
+    });
+    this.#log.info("discovered a group call", { roomId, groupCallId: membership.callId });
+    this.#deps.emitIncoming(session);
+    void callDelegate(this.#log, () => this.#deps.delegate.handleNewGroupCall?.(session));
+  }
+
+  #create(
+    memberships: RoomMemberships,
+    init: { groupCallId: string; roomId: string; backend: CallBackend; application: string; scope: string },
+  ): GroupCallSession {
+    const deps = this.#deps;
+    const ctx: GroupCallContext = {
+      client: deps.client,
+      delegate: deps.delegate,
+      clock: deps.clock,
+      random: deps.random,
+      logger: deps.logger,
+      timeouts: deps.timeouts,
+      sessionId: deps.sessionId,
+      options: deps.options,
+      memberships,
+      delayedEventsSupported: () => this.#delayedEventsSupported(),
+      assertCanJoin: () => {
+        this.#assertCanJoin(init.roomId);
+      },
+      createRuntime: deps.createRuntime,
+      onEnded: (session) => {
+        this.#onEnded(session);
+      },
+    };
+    const session = new GroupCallSession(ctx, init);
+    this.#sessions.set(`${init.roomId}:${init.groupCallId}`, session);
+    return session;
+  }
+
+  #onEnded(session: GroupCallSession): void {
+    const key = `${session.roomId}:${session.groupCallId}`;
+    if (this.#sessions.get(key) === session) {
+      this.#sessions.delete(key);
+    }
+    this.#deps.emitEnded(session);
+    void callDelegate(this.#log, () => this.#deps.delegate.handleGroupCallEnded?.(session));
+  }
+
+  #delayedEventsSupported(): Promise<boolean> {
+    this.#features ??= this.#deps.client.getServerFeatures().then(
+      (features) => {
+        if (!features.delayedEvents) {
+          this.#log.info("the server has no MSC4140 delayed events: leaving a group call is explicit only");
+        }
+        return features.delayedEvents;
+      },
+      (error: unknown) => {
+        this.#log.info("server features unknown; leaving a group call is explicit only", { error });
+        return false;
+      },
+    );
+    return this.#features;
+  }
+
+  #onReaction(event: RoomEvent): void {
+    const parsed = parseContent(event.type, event.content, this.#log);
+    if (!parsed.ok || parsed.kind !== "reaction") {
+      return;
+    }
+    const session = this.#sessions.get(`${event.roomId}:${parsed.content.call_id}`);
+    if (session === undefined) {
+      this.#log.debug("dropped a reaction for no known group call", { eventId: event.eventId });
+      return;
+    }
+    session.handleReaction(event, parsed.content);
+  }
+
+  #onRedaction(event: RoomEvent): void {
+    const parsed = parseContent(event.type, event.content, this.#log);
+    if (!parsed.ok || parsed.kind !== "redaction") {
+      return;
+    }
+    const content = parsed.content;
+    const redacts = content.redacts ?? event.redacts;
+    if (content.redacts_type !== GroupEventType.Reaction || redacts === undefined || redacts.length === 0) {
+      this.#log.debug("dropped a redaction without a reaction to remove", { eventId: event.eventId });
+      return;
+    }
+    const session = this.#sessions.get(`${event.roomId}:${content.call_id}`);
+    if (
+      session?.state !== GroupCallState.Entered ||
+      (content.scope !== undefined && content.scope !== session.scope)
+    ) {
+      this.#log.debug("dropped a reaction redaction for no entered group call", { eventId: event.eventId });
+      return;
+    }
+    session.handleRedaction(event, content, redacts);
+  }
+}
+
+/** The call a to-device event names: famedly `room_id` + `conf_id`; element `room_id` + `session.call_id`. */
+function toDeviceTarget(content: Record<string, unknown>): { roomId: string; callId: string } | undefined {
+  const roomId = content.room_id;
+  if (typeof roomId !== "string") {
+    return undefined;
+  }
+  if (typeof content.conf_id === "string") {
+    return { roomId, callId: content.conf_id };
+  }
+  const session = content.session;
+  if (
+    typeof session === "object" &&
+    session !== null &&
+    typeof (session as { call_id?: unknown }).call_id === "string"
+  ) {
+    return { roomId, callId: (session as { call_id: string }).call_id };
+  }
+  return undefined;
+}
