@@ -3,6 +3,7 @@ import { CallErrorCode, CallState, CallType, type CallSession, type RandomSource
 import { LocalHomeserver, ManualClock } from "../../src/testing/index.js";
 import {
   deferredCleanup,
+  InjectablePort,
   makePeer,
   nextIncomingCall,
   type Peer,
@@ -25,7 +26,8 @@ async function setup(aliceRandom: RandomSource, bobRandom: RandomSource, bobMedi
   const roomId = await hs.createRoom({ creator: "@alice:local", members: ["@bob:local"], isDirect: true });
   const clock = new ManualClock();
   const alice = makePeer(hs, "@alice:local", "ALICE", { voip: { clock, random: aliceRandom } });
-  const bob = makePeer(hs, "@bob:local", "BOB", { voip: { clock, random: bobRandom } });
+  const bobPort = new InjectablePort(hs.createClient("@bob:local", "BOB"));
+  const bob = makePeer(hs, "@bob:local", "BOB", { voip: { clock, random: bobRandom }, client: bobPort });
   if (bobMediaDelayMs > 0) {
     const md = bob.delegate.mediaDevices;
     const original = md.getUserMedia.bind(md);
@@ -38,7 +40,15 @@ async function setup(aliceRandom: RandomSource, bobRandom: RandomSource, bobMedi
     await Promise.all([alice.voip.dispose(), bob.voip.dispose()]);
     await hs.close();
   });
-  return { hs, roomId, alice, bob };
+  return { hs, roomId, alice, bob, bobPort };
+}
+
+/** The `m.call.hangup`s on the wire: sender, call id, reason. */
+function hangupsOnWire(hs: LocalHomeserver): [string, string, string][] {
+  return hs
+    .transcript()
+    .filter((e) => e.type === "m.call.hangup")
+    .map((e) => [e.sender, String(e.content.call_id), String(e.content.reason)]);
 }
 
 function invitesOnWire(hs: LocalHomeserver): string[] {
@@ -129,13 +139,44 @@ describe("glare (PROTOCOL D6)", () => {
 
   it("keeps our sent invite when the peer's later one has a greater id (reference §10.1 item 6)", async () => {
     const env = await setup(SMALL, LARGE);
-    const { roomId, alice, bob } = env;
-    const bobRings = nextIncomingCall(bob);
+    const { hs, roomId, alice, bob, bobPort } = env;
+    const aliceRang: CallSession[] = [];
+    alice.voip.on("incomingCall", (call) => aliceRang.push(call));
+    // Bob has not synced alice's invite yet when he calls back: both invites are on the wire, alice's first.
+    bobPort.hold();
     const aliceCall = await alice.voip.inviteToCall(roomId, CallType.Voice, bob.userId);
     await untilState(aliceCall, CallState.InviteSent);
-    const incoming = await bobRings; // bob saw alice's call: no glare at bob
-    expect(incoming.callId).toBe(aliceCall.callId);
-    await incoming.hangup();
-    await untilState(aliceCall, CallState.Ended);
+    const bobCall = await bob.voip.inviteToCall(roomId, CallType.Voice, alice.userId);
+    await untilState(bobCall, CallState.InviteSent);
+    expect(invitesOnWire(hs)).toEqual([aliceCall.callId, bobCall.callId]);
+    expect(aliceCall.callId < bobCall.callId).toBe(true);
+
+    // Alice, whose sent invite has the smaller id, keeps it and hangs up bob's later one as replaced.
+    await until(() => hangupsOnWire(hs).length === 1, "alice's hangup of bob's invite");
+    expect(hangupsOnWire(hs)).toEqual([[alice.userId, bobCall.callId, "replaced"]]);
+    expect(aliceCall.state).toBe(CallState.InviteSent);
+    expect([...alice.voip.calls.values()]).toEqual([aliceCall]);
+
+    // Bob catches up: alice's call rings, his own ends as replaced (and he says so on the wire too).
+    const bobRings = nextIncomingCall(bob);
+    await bobPort.release();
+    const survivorAtBob = await bobRings;
+    expect(survivorAtBob.callId).toBe(aliceCall.callId);
+    await untilState(bobCall, CallState.Ended);
+    expect(bobCall.hangupReason).toBe(CallErrorCode.Replaced);
+    await until(() => hangupsOnWire(hs).length === 2, "bob's hangup of his own invite");
+    expect(hangupsOnWire(hs)).toEqual([
+      [alice.userId, bobCall.callId, "replaced"],
+      [bob.userId, bobCall.callId, "replaced"],
+    ]);
+    expect(survivorAtBob.state).toBe(CallState.Ringing);
+    expect([...bob.voip.calls.values()]).toEqual([survivorAtBob]);
+    expect(aliceRang).toEqual([]);
+
+    // The kept call is the one that connects.
+    await survivorAtBob.answer();
+    await untilState(aliceCall, CallState.Connected);
+    await untilState(survivorAtBob, CallState.Connected);
+    expect(hangupsOnWire(hs).map(([, callId]) => callId)).not.toContain(aliceCall.callId);
   });
 });

@@ -121,6 +121,7 @@ export async function expectMediaFlows(
  */
 export class InjectablePort implements MatrixClientPort {
   readonly #listeners = new Set<(batch: SyncBatch) => void | Promise<void>>();
+  #held: (() => void | Promise<void>)[] | undefined;
   public constructor(private readonly inner: MatrixClientPort) {}
   public get userId(): string {
     return this.inner.userId;
@@ -130,7 +131,13 @@ export class InjectablePort implements MatrixClientPort {
   }
   public onSync(listener: (batch: SyncBatch) => void | Promise<void>): () => void {
     this.#listeners.add(listener);
-    const off = this.inner.onSync(listener);
+    const off = this.inner.onSync((batch) => {
+      if (this.#held !== undefined) {
+        this.#held.push(() => listener(batch));
+        return;
+      }
+      return listener(batch);
+    });
     return () => {
       this.#listeners.delete(listener);
       off();
@@ -140,6 +147,18 @@ export class InjectablePort implements MatrixClientPort {
   public async inject(batch: SyncBatch): Promise<void> {
     for (const l of this.#listeners) {
       await l(batch);
+    }
+  }
+  /** Holds back the server's sync batches (this client has not synced yet) until {@link release}. */
+  public hold(): void {
+    this.#held ??= [];
+  }
+  /** Delivers the held batches in order, awaiting each, and stops holding. */
+  public async release(): Promise<void> {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const deliver of held) {
+      await deliver();
     }
   }
   public getJoinedRoomIds = (): string[] => this.inner.getJoinedRoomIds();
