@@ -217,6 +217,47 @@ export async function connectedCall(
   return { outgoing, incoming };
 }
 
+/** What a peer's delegate handed out, for leak checks. */
+export interface DelegateResources {
+  /** Tracks from `getUserMedia`/`getDisplayMedia` that are still live. */
+  liveTracks(): MediaStreamTrack[];
+  /** Peer connections from `createPeerConnection` that are not closed. */
+  openPeerConnections(): RTCPeerConnection[];
+  /** How many tracks and peer connections the delegate handed out in all. */
+  handedOut(): { tracks: number; peerConnections: number };
+}
+
+/** Wraps `peer`'s delegate in place so every track and peer connection it hands out is recorded. */
+export function recordDelegateResources(peer: Peer): DelegateResources {
+  const tracks: MediaStreamTrack[] = [];
+  const pcs: RTCPeerConnection[] = [];
+  const { delegate } = peer;
+  const md = delegate.mediaDevices;
+  const recordStream = async (stream: Promise<MediaStream>): Promise<MediaStream> => {
+    const s = await stream;
+    tracks.push(...s.getTracks());
+    return s;
+  };
+  const getUserMedia = md.getUserMedia.bind(md);
+  md.getUserMedia = (c) => recordStream(getUserMedia(c));
+  const getDisplayMedia = md.getDisplayMedia?.bind(md);
+  if (getDisplayMedia) {
+    md.getDisplayMedia = (c) => recordStream(getDisplayMedia(c));
+  }
+  const createPeerConnection = delegate.createPeerConnection.bind(delegate);
+  (delegate as { createPeerConnection: WebRTCDelegate["createPeerConnection"] }).createPeerConnection =
+    async (config) => {
+      const pc = await createPeerConnection(config);
+      pcs.push(pc);
+      return pc;
+    };
+  return {
+    liveTracks: () => tracks.filter((t) => t.readyState === "live"),
+    openPeerConnections: () => pcs.filter((pc) => pc.signalingState !== "closed"),
+    handedOut: () => ({ tracks: tracks.length, peerConnections: pcs.length }),
+  };
+}
+
 /**
  * Registers an `afterEach` that runs the functions handed to the returned `defer`, last first, then forgets them:
  * one place for the teardown of calls, VoIPs, homeservers and tracks in every test file.
