@@ -36,6 +36,7 @@ import {
   describeWire,
   installJsSdkCallGlobals,
   lastMetadataStreamIds,
+  nextJsSdkAssertedIdentity,
   nextJsSdkIncomingCall,
   receivedByJsSdk,
   untilJsSdkState,
@@ -191,7 +192,7 @@ describe.each(["plain", "encrypted"] as const)("our VoIP ↔ js-sdk MatrixCall, 
   }, 30_000);
 });
 
-describe("our VoIP ↔ js-sdk MatrixCall, plain room: reject, upgrade, hold, screen share, transfer, glare", () => {
+describe("our VoIP ↔ js-sdk MatrixCall, plain room: reject, upgrade, hold, screen share, transfer, identity, glare", () => {
   it("js-sdk rejects our call, and we reject js-sdk's: the caller's call ends with user_hangup", async () => {
     const a = ourPeer();
     const ringing = nextJsSdkIncomingCall(bob.client);
@@ -317,6 +318,24 @@ describe("our VoIP ↔ js-sdk MatrixCall, plain room: reject, upgrade, hold, scr
     });
     await incoming.hangup();
     expect(incoming.state).toBe(CallState.Ended);
+  }, 30_000);
+
+  it("asserted identity: ours reaches js-sdk as AssertedIdentityChanged and getRemoteAssertedIdentity()", async () => {
+    const { outgoing, jsCall } = await ourCallToJsSdk(rooms.plain, CallType.Voice);
+    expect(jsCall.getRemoteAssertedIdentity()).toBeUndefined();
+    const changed = nextJsSdkAssertedIdentity(jsCall);
+    await outgoing.sendAssertedIdentity({
+      id: carol.userId,
+      displayName: "Carol",
+      avatarUrl: "mxc://localhost/carol",
+    });
+    // js-sdk 37.5 keeps the id and the display name (it has no avatar field).
+    await expect(changed).resolves.toStrictEqual({ id: carol.userId, displayName: "Carol" });
+    expect(jsCall.getRemoteAssertedIdentity()).toStrictEqual({ id: carol.userId, displayName: "Carol" });
+    expect(jsCall.state).toBe(JsCallState.Connected);
+    await outgoing.hangup();
+    await untilJsSdkState(jsCall, JsCallState.Ended);
+    expect(jsErrors, wire(rooms.plain, outgoing.callId)).toEqual([]);
   }, 30_000);
 
   it.each(["ours", "js-sdk's"] as const)(

@@ -2,7 +2,7 @@
 // js-sdk checks for these globals (`supportsMatrixCall()`) in the MatrixClient constructor: install them before the js-sdk client that should
 // run MatrixCall is created.
 import { createRequire } from "node:module";
-import type { MatrixClient } from "matrix-js-sdk";
+import { CallEvent, type MatrixClient } from "matrix-js-sdk";
 import type { CallState as JsCallState, MatrixCall } from "matrix-js-sdk/lib/webrtc/call.js";
 import { CallEventHandlerEvent } from "matrix-js-sdk/lib/webrtc/callEventHandler.js";
 import type { DelegateMediaDevices, RoomEvent } from "../../src/index.js";
@@ -77,6 +77,21 @@ export function nextJsSdkIncomingCall(client: MatrixClient, timeoutMs = 20_000):
       reject(new Error(`${client.getUserId() ?? "?"}: no Call.incoming within ${timeoutMs} ms`));
     }, timeoutMs);
     client.once(CallEventHandlerEvent.Incoming, onIncoming);
+  });
+}
+
+/** Resolves with `getRemoteAssertedIdentity()` at the js-sdk call's next `CallEvent.AssertedIdentityChanged`. */
+export function nextJsSdkAssertedIdentity(call: MatrixCall, timeoutMs = 20_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const onChanged = (): void => {
+      clearTimeout(timer);
+      resolve(call.getRemoteAssertedIdentity());
+    };
+    const timer = setTimeout(() => {
+      call.off(CallEvent.AssertedIdentityChanged, onChanged);
+      reject(new Error(`js-sdk call ${call.callId}: no AssertedIdentityChanged within ${timeoutMs} ms`));
+    }, timeoutMs);
+    call.once(CallEvent.AssertedIdentityChanged, onChanged);
   });
 }
 
