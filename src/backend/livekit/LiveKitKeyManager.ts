@@ -1,0 +1,346 @@
+/**
+ * The I/O shell around {@link KeyManagerCore}: feeds it membership changes, to-device key events and the clock,
+ * and carries out its actions: timers on the injected `Clock`, keys on the app's `EncryptionKeyProvider` (one at a
+ * time, in order), key events and requests through {@link KeyDelivery}.
+ * @internal
+ */
+import { CallParticipant } from "../../call/CallParticipant.js";
+import type { Clock, TimerHandle } from "../../core/Clock.js";
+import type { VoipError } from "../../core/errors.js";
+import type { Logger } from "../../core/Logger.js";
+import { encodeBase64, type RandomSource } from "../../core/random.js";
+import { SerialQueue } from "../../core/SerialQueue.js";
+import type { EncryptionKeyProvider } from "../../group/EncryptionKeyProvider.js";
+import { KeyEventType } from "../../matrix/eventTypes.js";
+import type { MatrixClientPort, ToDeviceEvent } from "../../matrix/MatrixClientPort.js";
+import { parseContent } from "../../matrix/parse.js";
+import type { ParsedMembership } from "../../matrix/schemas/membership.js";
+import { KeyDelivery, type KeyDeliveryStats } from "./KeyDelivery.js";
+import { KeyManagerCore, type HeldKey } from "./KeyManagerCore.js";
+import type { DeviceRef, KeyAction, KeyDialect, KeyInput, KeyTimeouts, OutgoingKey } from "./keyTypes.js";
+
+/** Up to this many `onRatchetKey` attempts until the provider returns a key (the reference's 9). */
+export const RATCHET_ATTEMPTS = 9;
+
+const KEY_TYPES: Readonly<Record<KeyDialect, string>> = {
+  "famedly-v1": KeyEventType.KeysV1,
+  "famedly-v2": KeyEventType.KeysV2,
+};
+const REQUEST_TYPES: Readonly<Record<KeyDialect, string>> = {
+  "famedly-v1": KeyEventType.RequestV1,
+  "famedly-v2": KeyEventType.RequestV2,
+};
+
+/** What a {@link LiveKitKeyManager} needs. @internal */
+export interface LiveKitKeyManagerOptions {
+  client: MatrixClientPort;
+  clock: Clock;
+  random: RandomSource;
+  logger: Logger;
+  roomId: string;
+  groupCallId: string;
+  keyProvider?: EncryptionKeyProvider | undefined;
+  timeouts: KeyTimeouts;
+  keyRingSize: number;
+  ratchet: boolean;
+  e2eeEnabled: boolean;
+  allowPlaintextKeys: boolean;
+  defaultDialect: KeyDialect;
+  /** Where our key index counter starts (it lives on the backend, so it survives a rejoin). */
+  indexCounter?: number;
+  /** A key was installed (ours after the use delay, a member's at once). */
+  onKeysChanged: (participant: CallParticipant, index: number) => void;
+  /** A key event or request could not be delivered (PROTOCOL K2). */
+  onError: (error: VoipError) => void;
+  /** Overrides of the delivery retry policy (tests). */
+  retry?: { maxTries?: number; baseDelayMs?: number };
+}
+
+/** See the file comment. @internal */
+export class LiveKitKeyManager {
+  readonly #options: LiveKitKeyManagerOptions;
+  readonly #core: KeyManagerCore;
+  readonly #delivery: KeyDelivery;
+  readonly #timers = new Map<string, TimerHandle>();
+  readonly #provider = new SerialQueue();
+  readonly #local: CallParticipant;
+  readonly #log: Logger;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #disposed = false;
+
+  public constructor(options: LiveKitKeyManagerOptions) {
+    this.#options = options;
+    this.#log = options.logger;
+    this.#local = new CallParticipant(options.client.userId, options.client.deviceId, true);
+    this.#core = new KeyManagerCore({
+      local: { userId: options.client.userId, deviceId: options.client.deviceId },
+      keyRingSize: options.keyRingSize,
+      ratchet: options.ratchet,
+      e2eeEnabled: options.e2eeEnabled,
+      defaultDialect: options.defaultDialect,
+      timeouts: options.timeouts,
+      random: options.random,
+      ...(options.indexCounter === undefined ? {} : { indexCounter: options.indexCounter }),
+    });
+    this.#delivery = new KeyDelivery({
+      client: options.client,
+      clock: options.clock,
+      logger: options.logger,
+      roomEncrypted: () => this.#roomEncrypted(),
+      allowPlaintextKeys: options.allowPlaintextKeys,
+      stillWanted: (recipient) => this.#core.isMember(recipient),
+      onGiveUp: (error) => {
+        options.onError(error);
+      },
+      ...options.retry,
+    });
+  }
+
+  /** The index counter, for the backend to carry over to the next session. */
+  public get indexCounter(): number {
+    return this.#core.indexCounter;
+  }
+
+  /** Index of our newest key, or `undefined`. */
+  public get latestLocalKeyIndex(): number | undefined {
+    return this.#core.latestLocalKeyIndex;
+  }
+
+  /** Index of the key we encrypt with, or `undefined`. */
+  public get currentLocalKeyIndex(): number | undefined {
+    return this.#core.currentLocalKeyIndex;
+  }
+
+  /** Every (participant, index) key held, ours included. */
+  public heldKeys(): HeldKey[] {
+    return this.#core.heldKeys();
+  }
+
+  /** Delivery counters (sendToDevice calls, failures, give-ups). */
+  public get deliveryStats(): Readonly<KeyDeliveryStats> {
+    return this.#delivery.stats;
+  }
+
+  /** Membership changed: devices joined (or re-published their membership) and devices left. */
+  public membershipChanged(joined: readonly ParsedMembership[], left: readonly DeviceRef[]): void {
+    if (joined.length > 0 || left.length > 0) {
+      void this.#input({ kind: "membership", joined, left, now: this.#options.clock.now() });
+    }
+  }
+
+  /** Shares our key (a recent one, or a new one used at once) with the current members, before entering. */
+  public preShareKey(): Promise<void> {
+    return this.#input({ kind: "preShare", now: this.#options.clock.now() });
+  }
+
+  /** We entered: every member gets our key, and from now on joins and leaves rotate it. */
+  public enter(): Promise<void> {
+    return this.#input({ kind: "enter", now: this.#options.clock.now() });
+  }
+
+  /** Asks these devices for their current key. */
+  public requestEncryptionKey(participants: readonly DeviceRef[]): Promise<void> {
+    return this.#input({ kind: "requestKeys", from: participants, now: this.#options.clock.now() });
+  }
+
+  /**
+   * A to-device event: handled and `true` when it is a famedly key event or request for this call (`room_id` and
+   * `conf_id`), else `false` (not ours; invalid content is dropped with a debug line by the parser).
+   */
+  public handleToDevice(event: ToDeviceEvent): boolean {
+    if (!isKeyEventType(event.type) || this.#disposed) {
+      return false;
+    }
+    const parsed = parseContent(event.type, event.content, this.#log, { transport: "toDevice" });
+    if (!parsed.ok || (parsed.kind !== "keys" && parsed.kind !== "keyRequest")) {
+      return false;
+    }
+    const content = parsed.content;
+    if (content.room_id !== this.#options.roomId || content.conf_id !== this.#options.groupCallId) {
+      return false;
+    }
+    const arrival = {
+      from: { userId: event.sender, deviceId: content.device_id },
+      encrypted: event.encrypted,
+      ...(event.senderDevice === undefined ? {} : { senderDevice: event.senderDevice }),
+      roomEncrypted: this.#roomEncrypted(),
+      dialect: parsed.dialect,
+    };
+    const now = this.#options.clock.now();
+    void this.#input(
+      parsed.kind === "keys"
+        ? { kind: "keys", arrival, keys: parsed.content.keys, now }
+        : { kind: "request", arrival, now },
+    );
+    return true;
+  }
+
+  /** Resolves when every send, provider call and ratchet started so far has finished (tests, demo). */
+  public async settled(): Promise<void> {
+    while (this.#inFlight.size > 0) {
+      await Promise.allSettled([...this.#inFlight]);
+    }
+  }
+
+  /** Resolves when no key event or request waits for a retry. */
+  public whenDelivered(): Promise<void> {
+    return this.#delivery.whenIdle();
+  }
+
+  /** Forgets our keys, cancels every timer and retry. The manager stays usable for a new `preShareKey`/`enter`. */
+  public dispose(): void {
+    void this.#input({ kind: "dispose" });
+    for (const handle of this.#timers.values()) {
+      this.#options.clock.clearTimer(handle);
+    }
+    this.#timers.clear();
+    this.#delivery.dispose();
+  }
+
+  /** Shuts the manager down for good (the group call ended). */
+  public close(): void {
+    this.dispose();
+    this.#disposed = true;
+  }
+
+  #input(input: KeyInput): Promise<void> {
+    if (this.#disposed) {
+      return Promise.resolve();
+    }
+    const work: Promise<unknown>[] = [];
+    for (const action of this.#core.handle(input)) {
+      const promise = this.#perform(action);
+      if (promise !== undefined) {
+        work.push(promise);
+      }
+    }
+    const all = Promise.all(work).then(() => undefined);
+    this.#track(all);
+    return all;
+  }
+
+  #perform(action: KeyAction): Promise<unknown> | undefined {
+    switch (action.kind) {
+      case "sendKeys":
+        this.#log.debug("sending keys", {
+          reason: action.reason,
+          indices: action.keys.map((k) => k.index),
+          recipients: action.to.length,
+        });
+        return this.#delivery.send(
+          "encryption keys",
+          KEY_TYPES,
+          this.#keysContent(action.keys),
+          action.to,
+          true,
+        );
+      case "sendRequest":
+        return this.#delivery.send("key request", REQUEST_TYPES, this.#requestContent(), action.to, false);
+      case "setKey":
+        return this.#setKey(action.participant, action.isLocal, action.key, action.index);
+      case "ratchet":
+        return this.#ratchet(action.index, action.sendTo);
+      case "forget":
+        this.#delivery.forget(action.devices);
+        return undefined;
+      case "setTimer":
+        this.#setTimer(action.id, action.delayMs);
+        return undefined;
+      case "clearTimer":
+        this.#options.clock.clearTimer(this.#timers.get(action.id));
+        this.#timers.delete(action.id);
+        return undefined;
+      case "dropped":
+        this.#log.debug(
+          `dropped ${action.what}: ${action.why}`,
+          action.from === undefined ? undefined : { ...action.from },
+        );
+        return undefined;
+    }
+  }
+
+  #setTimer(id: string, delayMs: number): void {
+    this.#options.clock.clearTimer(this.#timers.get(id));
+    this.#timers.set(
+      id,
+      this.#options.clock.setTimeout(() => {
+        this.#timers.delete(id);
+        void this.#input({ kind: "timer", id, now: this.#options.clock.now() });
+      }, delayMs),
+    );
+  }
+
+  #setKey(device: DeviceRef, isLocal: boolean, key: Uint8Array, index: number): Promise<void> {
+    const participant = isLocal ? this.#local : new CallParticipant(device.userId, device.deviceId);
+    return this.#provider.run(async () => {
+      const provider = this.#options.keyProvider;
+      try {
+        await provider?.onSetEncryptionKey(participant, key, index);
+      } catch (error) {
+        this.#log.warn("the key provider failed to set a key", {
+          participant: participant.id,
+          index,
+          error: String(error),
+        });
+        return;
+      }
+      this.#options.onKeysChanged(participant, index);
+    });
+  }
+
+  async #ratchet(index: number, sendTo: readonly DeviceRef[]): Promise<void> {
+    const provider = this.#options.keyProvider;
+    let key: Uint8Array | undefined;
+    for (
+      let attempt = 0;
+      provider !== undefined && attempt < RATCHET_ATTEMPTS && key === undefined;
+      attempt++
+    ) {
+      try {
+        const result = await this.#provider.run(() => provider.onRatchetKey(this.#local, index));
+        key = result.length > 0 ? result : undefined;
+      } catch (error) {
+        this.#log.warn("the key provider failed to ratchet", { index, attempt, error: String(error) });
+      }
+    }
+    if (provider === undefined) {
+      this.#log.warn("ratchet mode needs a keyProvider on the delegate; making a new key instead");
+    }
+    await this.#input({ kind: "ratcheted", index, key, sendTo, now: this.#options.clock.now() });
+  }
+
+  #keysContent(keys: readonly OutgoingKey[]): Record<string, unknown> {
+    return {
+      keys: keys.map((k) => ({ index: k.index, key: encodeBase64(k.key) })),
+      call_id: this.#options.groupCallId,
+      conf_id: this.#options.groupCallId,
+      device_id: this.#options.client.deviceId,
+      room_id: this.#options.roomId,
+    };
+  }
+
+  #requestContent(): Record<string, unknown> {
+    return {
+      conf_id: this.#options.groupCallId,
+      device_id: this.#options.client.deviceId,
+      room_id: this.#options.roomId,
+    };
+  }
+
+  /** Unknown rooms count as encrypted: never risk plaintext keys (PROTOCOL K3). */
+  #roomEncrypted(): boolean {
+    return this.#options.client.getRoom(this.#options.roomId)?.encrypted ?? true;
+  }
+
+  #track(promise: Promise<unknown>): void {
+    this.#inFlight.add(promise);
+    void promise.finally(() => this.#inFlight.delete(promise));
+  }
+}
+
+const KEY_EVENT_TYPES = new Set<string>(Object.values(KeyEventType));
+
+/** The famedly key event and request types (element keys are not read yet, PROTOCOL P3). */
+function isKeyEventType(type: string): boolean {
+  return KEY_EVENT_TYPES.has(type) && type !== KeyEventType.KeysElement;
+}
