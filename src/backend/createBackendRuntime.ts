@@ -3,6 +3,7 @@
  * runtime (mesh: `backend/mesh/`, LiveKit: `backend/livekit/`); until then a backend only publishes membership.
  */
 import type { GroupCallBackendContext, GroupCallBackendRuntime } from "../group/backendRuntime.js";
+import { createLiveKitRuntime } from "./livekit/LiveKitRuntime.js";
 
 /** A runtime with no behaviour: membership, participants and reactions still work (the session owns them). */
 export function membershipOnlyRuntime(): GroupCallBackendRuntime {
@@ -15,6 +16,6 @@ export function createBackendRuntime(ctx: GroupCallBackendContext): GroupCallBac
     case "mesh":
       return membershipOnlyRuntime();
     case "livekit":
-      return membershipOnlyRuntime();
+      return createLiveKitRuntime(ctx, ctx.backend);
   }
 }

@@ -26,3 +26,4 @@ export type {
 } from "./types.js";
 export { DEFAULT_SEED, seededRandom } from "./prng.js";
 export type { RandomFn } from "./prng.js";
+export { RecordingKeyProvider, type RecordedKey } from "./RecordingKeyProvider.js";

@@ -1,0 +1,164 @@
+import { expect } from "vitest";
+import {
+  GroupCallState,
+  LiveKitBackend,
+  VoIP,
+  type GroupCallEvent,
+  type GroupCallSession,
+  type MatrixClientPort,
+  type VoipOptions,
+} from "../../src/index.js";
+import { encodeBase64 } from "../../src/core/random.js";
+import { KeyEventType } from "../../src/matrix/eventTypes.js";
+import { createNodeDelegate } from "../../src/node/index.js";
+import {
+  LocalHomeserver,
+  ManualClock,
+  RecordingKeyProvider,
+  type TranscriptEntry,
+} from "../../src/testing/index.js";
+
+/** The group call id of every test call. */
+export const CALL_ID = "sfu-call";
+
+/** One SFU participant: its client, VoIP, key provider, and once fetched its session and events. */
+export interface SfuPeer {
+  id: string;
+  userId: string;
+  deviceId: string;
+  client: MatrixClientPort;
+  voip: VoIP;
+  keys: RecordingKeyProvider;
+  group?: GroupCallSession;
+  events: GroupCallEvent[];
+}
+
+/** A LiveKit backend like the apps use. */
+export function livekitBackend(e2eeEnabled?: boolean): LiveKitBackend {
+  return new LiveKitBackend({
+    livekitServiceUrl: "https://livekit-jwt.local",
+    livekitAlias: "sfu-room",
+    ...(e2eeEnabled === undefined ? {} : { e2eeEnabled }),
+  });
+}
+
+/** A homeserver on a manual clock with SFU participants in one room. */
+export class SfuWorld {
+  public readonly clock = new ManualClock();
+  public readonly hs = new LocalHomeserver({ clock: this.clock });
+  public readonly peers: SfuPeer[] = [];
+  public roomId = "";
+
+  /** Creates `n` users `@p<i>:local` (device `P<i>`), a room with all of them, and their VoIPs. */
+  public async setup(n: number, opts: { encrypted: boolean; voip?: VoipOptions }): Promise<SfuPeer[]> {
+    this.hs.setTurnServers(undefined);
+    const users = Array.from({ length: n }, (_, i) => `@p${i}:local`);
+    this.roomId = await this.hs.createRoom({
+      creator: users[0]!,
+      members: users.slice(1),
+      encrypted: opts.encrypted,
+      powerLevels: { events: { "com.famedly.call.member": 0 } },
+    });
+    return users.map((userId, i) => this.peer(userId, `P${i}`, opts.voip));
+  }
+
+  /** Adds a participant (a user already in the room). */
+  public peer(userId: string, deviceId: string, voip: VoipOptions = {}): SfuPeer {
+    const client = this.hs.createClient(userId, deviceId);
+    const keys = new RecordingKeyProvider();
+    const delegate = createNodeDelegate({ keyProvider: keys });
+    const peer: SfuPeer = {
+      id: `${userId}:${deviceId}`,
+      userId,
+      deviceId,
+      client,
+      voip: new VoIP(client, delegate, { clock: this.clock, ...voip }),
+      keys,
+      events: [],
+    };
+    this.peers.push(peer);
+    return peer;
+  }
+
+  /** `fetchOrCreateGroupCall` (pre-sharing a key, as by default) then `enter()`, then lets everything settle. */
+  public async join(
+    peer: SfuPeer,
+    backend = livekitBackend(),
+    preShareKey = true,
+  ): Promise<GroupCallSession> {
+    const group = await peer.voip.fetchOrCreateGroupCall(CALL_ID, this.roomId, backend, "m.call", "m.room", {
+      preShareKey,
+    });
+    if (peer.group !== group) {
+      peer.group = group;
+      group.on("event", (event) => peer.events.push(event));
+    }
+    await group.enter();
+    await this.settle();
+    return group;
+  }
+
+  /** Leaves and lets everything settle. */
+  public async leave(peer: SfuPeer): Promise<void> {
+    await peer.group?.leave();
+    peer.group = undefined;
+    await this.settle();
+  }
+
+  /** Lets the homeserver deliver everything in flight, and due timers run. */
+  public async settle(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      await this.hs.flush();
+      await this.clock.advance(0);
+    }
+  }
+
+  /** Advances the clock and lets the homeserver deliver what that caused. */
+  public async advance(ms: number): Promise<void> {
+    await this.clock.advance(ms);
+    await this.settle();
+  }
+
+  /** Peers currently in the call. */
+  public inCall(): SfuPeer[] {
+    return this.peers.filter((p) => p.group?.state === GroupCallState.Entered);
+  }
+
+  /** Every to-device key event the server accepted (any dialect). */
+  public keyEvents(): TranscriptEntry[] {
+    return this.hs
+      .transcript()
+      .filter(
+        (e) => e.kind === "toDevice" && (e.type === KeyEventType.KeysV1 || e.type === KeyEventType.KeysV2),
+      );
+  }
+
+  public async dispose(): Promise<void> {
+    for (const peer of this.peers) {
+      await peer.voip.dispose();
+    }
+    await this.hs.close();
+  }
+}
+
+/** Expects every peer in the call to hold every other one's current key (the one it encrypts with). */
+export function expectKeysConsistent(world: SfuWorld): void {
+  const inCall = world.inCall();
+  for (const owner of inCall) {
+    const index = owner.keys.currentLocalIndex;
+    expect(index, `${owner.id} uses a key`).toBeDefined();
+    const key = owner.keys.keyOf(owner.id, index!);
+    for (const other of inCall) {
+      if (other !== owner) {
+        expect(other.keys.keyOf(owner.id, index!), `${other.id} holds ${owner.id}'s key ${index}`).toEqual(
+          key,
+        );
+      }
+    }
+  }
+}
+
+/** Every key (base64, as on the wire) any provider was given. */
+export function allKeysBase64(world: SfuWorld): string[] {
+  return world.peers.flatMap((p) => p.keys.log.map((entry) => encodeBase64(entry.key)));
+}
