@@ -7,6 +7,7 @@ import { systemClock, type Clock } from "../core/Clock.js";
 import { VoipError, VoipErrorCode } from "../core/errors.js";
 import { silentLogger, type Logger } from "../core/Logger.js";
 import { cryptoRandom, encodeBase64, randomAlphanumeric, type RandomSource } from "../core/random.js";
+import { KeyedSerialQueue } from "../core/KeyedSerialQueue.js";
 import { TypedEventEmitter } from "../core/TypedEventEmitter.js";
 import type { MatrixClientPort, SyncBatch } from "../matrix/MatrixClientPort.js";
 import type { GroupCallSession } from "../group/GroupCallSession.js";
@@ -15,7 +16,7 @@ import { createBackendRuntime } from "../backend/createBackendRuntime.js";
 import { GroupCallRegistry } from "./GroupCallRegistry.js";
 import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
 import { filterCallBatch } from "./batchFilter.js";
-import { validateCallEvents } from "./validateBatch.js";
+import { validateCallEvents, type ValidCallEvent } from "./validateBatch.js";
 import { RoomCallRouter } from "./RoomCallRouter.js";
 import { sendWithRetry } from "./sendWithRetry.js";
 import { resolveTimeouts, type CallTimeouts } from "./timeouts.js";
@@ -48,6 +49,8 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
   readonly #log: Logger;
   readonly #turn: TurnCache;
   readonly #router: RoomCallRouter;
+  /** Inbound events, one queue per call. */
+  readonly #inbound = new KeyedSerialQueue();
   readonly #unsubscribeSync: () => void;
   readonly #previousDeviceChange: ((event: Event) => unknown) | null | undefined;
   readonly #deviceChangeHandler: (event: Event) => void;
@@ -114,7 +117,9 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
         this.emit("groupCallEnded", group);
       },
     });
-    this.#unsubscribeSync = client.onSync((batch) => this.#onSync(batch));
+    this.#unsubscribeSync = client.onSync((batch) => {
+      this.#onSync(batch);
+    });
     // Chain onto whatever handler is there (the app's, or another VoIP's) and restore it on dispose.
     this.#previousDeviceChange = delegate.mediaDevices.ondevicechange;
     this.#deviceChangeHandler = (event: Event) => {
@@ -303,19 +308,41 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     }
   }
 
-  async #onSync(batch: SyncBatch): Promise<void> {
+  #onSync(batch: SyncBatch): void {
     if (this.#disposed) {
       return;
     }
     try {
-      await this.#handleBatch(batch);
+      this.#handleBatch(batch);
     } catch (error) {
       // Never let bad input escape into the client's sync loop.
       this.#log.error("handling a sync batch failed", { error });
     }
   }
 
-  async #handleBatch(batch: SyncBatch): Promise<void> {
+  /**
+   * Hands one validated event to the router on its call's queue: the events of one call are handled in order,
+   * while a slow step of one call (a permission prompt in `getUserMedia`, a slow app callback) never holds up
+   * other calls, other rooms or the next sync batch.
+   */
+  #enqueue(item: ValidCallEvent): void {
+    const key = `${item.event.roomId}:${item.callId}`;
+    this.#inbound
+      .run(key, async () => {
+        if (!this.#disposed) {
+          await this.#router.handleRoomEvent(item);
+        }
+      })
+      .catch((error: unknown) => {
+        this.#log.error("handling a call event failed", {
+          type: item.type,
+          eventId: item.event.eventId,
+          error,
+        });
+      });
+  }
+
+  #handleBatch(batch: SyncBatch): void {
     const clock = this.#clock;
     const lifetime = this.#timeouts.callInviteLifetimeMs;
     for (const room of batch.rooms) {
@@ -341,19 +368,17 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
         this.#log.debug("dropped call event", { type: item.type, eventId: item.event.eventId, why });
       }
       for (const item of kept) {
-        try {
-          await this.#router.handleRoomEvent(item);
-        } catch (error) {
-          this.#log.error("handling a call event failed", {
-            type: item.type,
-            eventId: item.event.eventId,
-            error,
-          });
-        }
+        this.#enqueue(item);
       }
     }
     if (batch.toDevice.length > 0) {
-      await this.#groups.handleToDevice(batch.toDevice);
+      // Group calls' to-device events keep their order on one queue of their own, off the sync loop.
+      const events = batch.toDevice;
+      this.#inbound
+        .run("toDevice", () => (this.#disposed ? undefined : this.#groups.handleToDevice(events)))
+        .catch((error: unknown) => {
+          this.#log.error("handling to-device events failed", { error });
+        });
     }
   }
 
