@@ -3,7 +3,7 @@ import type { Logger } from "../core/Logger.js";
 import type { CallCore } from "./CallContext.js";
 import { CallParticipant } from "./CallParticipant.js";
 import { isLive } from "./callState.js";
-import { LocalMedia } from "./LocalMedia.js";
+import { LocalMedia, type LegMediaSource } from "./LocalMedia.js";
 import { RemoteStreams, type RemoteStreamChanges } from "./RemoteStreams.js";
 import type { StreamMetadata } from "./signalling.js";
 import { collectStats, type CallStats } from "./stats.js";
@@ -19,6 +19,8 @@ export interface CallMediaOptions {
   shouldSendMetadata: () => boolean;
   /** Sends our stream metadata to the peer, best effort. */
   sendMetadata: (metadata: StreamMetadata) => Promise<void>;
+  /** A mesh leg's group media (clones are sent); absent for 1:1 calls. */
+  source?: LegMediaSource | undefined;
 }
 
 /**
@@ -41,7 +43,7 @@ export class CallMedia {
     this.#type = opts.type;
     this.#log = core.log;
     const us = new CallParticipant(core.ctx.client.userId, core.ctx.client.deviceId, true);
-    this.#local = new LocalMedia(us, core.ctx.delegate, core.log);
+    this.#local = new LocalMedia(us, core.ctx.delegate, core.log, opts.source);
     this.#remote = new RemoteStreams(opts.remoteParticipant);
   }
 
@@ -110,7 +112,12 @@ export class CallMedia {
       return false;
     }
     const wrapped = this.#local.attach(stream, "m.usermedia", pc);
+    this.#local.applyTrackEnabled(this.#remoteOnHold);
     this.#host.emit("streamAdded", wrapped);
+    const screen = this.#local.attachGroupScreenshare(pc);
+    if (screen) {
+      this.#host.emit("streamAdded", screen);
+    }
     this.#host.emit("feedsChanged");
     return true;
   }

@@ -15,6 +15,7 @@ import { assertTransition, isLive } from "./callState.js";
 import { insertDtmf } from "./dtmf.js";
 import type { CallSessionEvents } from "./events.js";
 import { IceAgent, type InboundCandidate } from "./IceAgent.js";
+import type { LegMediaSource } from "./LocalMedia.js";
 import { Negotiator } from "./Negotiator.js";
 import type * as wire from "./signalling.js";
 import type { CallStats } from "./stats.js";
@@ -39,6 +40,10 @@ export interface CallSessionInit {
   remotePartyId?: string;
   /** The group call this call is a mesh leg of; absent for a 1:1 call. */
   groupCallId?: string;
+  /** A mesh leg: the peer's session id (`dest_session_id`), known before the call binds. */
+  remoteSessionId?: string;
+  /** A mesh leg: the group's local media, sent as clones instead of asking the devices. */
+  media?: LegMediaSource;
 }
 
 export type { InboundCandidate } from "./IceAgent.js";
@@ -67,6 +72,8 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
   #remoteUserId: string | undefined;
   #remoteDeviceId: string | undefined;
   #remotePartyId: string | undefined;
+  /** @internal A mesh leg: the peer's session id (its `membershipID`). */
+  public readonly remoteSessionId: string | undefined;
 
   readonly #ctx: CallContext;
   readonly #log: Logger;
@@ -94,6 +101,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
     this.#remoteUserId = init.remoteUserId;
     this.#remoteDeviceId = init.remoteDeviceId;
     this.#remotePartyId = init.remotePartyId;
+    this.remoteSessionId = init.remoteSessionId;
     this.#log = ctx.logger.child(`call:${init.callId}`);
     this.emitterLogger = this.#log;
     const core: CallCore = {
@@ -113,6 +121,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
         new CallParticipant(this.#remoteUserId ?? "", this.#remoteDeviceId ?? "", false),
       shouldSendMetadata: () => this.#negotiator.inviteOrAnswerSent && isLive(this.#state),
       sendMetadata: (metadata) => this.#signaller.metadataChanged(metadata),
+      source: init.media,
     });
     this.#signaller = new CallSignaller(ctx, init.callId, init.groupCallId, this.#log);
     this.#ice = new IceAgent({
@@ -408,15 +417,13 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       await this.#signaller.hangup(CallErrorCode.SetRemoteDescription);
       return;
     }
-    if (!this.isGroupCall) {
-      const stream = await this.#acquireUserMedia();
-      if (stream instanceof VoipError) {
-        await this.#signaller.hangup(CallErrorCode.UserMediaFailed);
-        return;
-      }
-      if (!this.#media.attachUserMedia(stream, pc)) {
-        return;
-      }
+    const stream = await this.#acquireUserMedia();
+    if (stream instanceof VoipError) {
+      await this.#signaller.hangup(CallErrorCode.UserMediaFailed);
+      return;
+    }
+    if (!this.#media.attachUserMedia(stream, pc)) {
+      return;
     }
     this.#transition(CallState.Ringing);
     this.#expireInviteIn(CallState.Ringing);

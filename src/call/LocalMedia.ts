@@ -14,6 +14,17 @@ export const MIC_CONSTRAINTS: MediaTrackConstraints = {
 /** Camera constraints of the reference (reference §4). */
 export const CAMERA_CONSTRAINTS: MediaTrackConstraints = { width: 1280, height: 720, facingMode: "user" };
 
+/**
+ * @internal Where a mesh leg takes its local media: the group's streams, of which each leg sends its own clones
+ * (ending one leg never stops another's tracks), instead of asking the devices once per leg.
+ */
+export interface LegMediaSource {
+  /** The group's camera/microphone stream. */
+  usermedia(): WrappedMediaStream | undefined;
+  /** The group's shared screen, while sharing. */
+  screenshare(): WrappedMediaStream | undefined;
+}
+
 /** Our own streams in one call and the senders that carry them. */
 export class LocalMedia {
   readonly #streams = new Map<StreamPurpose, WrappedMediaStream>();
@@ -23,6 +34,7 @@ export class LocalMedia {
     private readonly participant: CallParticipant,
     private readonly delegate: WebRTCDelegate,
     private readonly log: Logger,
+    private readonly source?: LegMediaSource,
   ) {}
 
   /** Our live stream with `purpose`. */
@@ -32,6 +44,10 @@ export class LocalMedia {
 
   /** Camera and microphone for a call of `type`. */
   public acquireUserMedia(type: CallType): Promise<MediaStream> {
+    const given = this.source?.usermedia();
+    if (given) {
+      return Promise.resolve(given.mediaStream.clone());
+    }
     return this.delegate.mediaDevices.getUserMedia({
       audio: MIC_CONSTRAINTS,
       video: type === CallType.Video ? CAMERA_CONSTRAINTS : false,
@@ -41,6 +57,11 @@ export class LocalMedia {
   /** Wraps `stream` and adds its tracks to `pc`. */
   public attach(stream: MediaStream, purpose: StreamPurpose, pc: RTCPeerConnection): WrappedMediaStream {
     const wrapped = new WrappedMediaStream(stream, purpose, this.participant, true);
+    const group = purpose === "m.usermedia" ? this.source?.usermedia() : undefined;
+    if (group) {
+      // A mesh leg starts with the group's mute state.
+      wrapped.setMuted(group.mutedFlags.audio, group.mutedFlags.video);
+    }
     this.#streams.set(purpose, wrapped);
     this.#senders.set(
       purpose,
@@ -138,15 +159,32 @@ export class LocalMedia {
 
   /** Starts screen sharing: a new stream and its senders. `onEnded` runs when the capture ends by itself. */
   public async startScreenshare(pc: RTCPeerConnection, onEnded: () => void): Promise<WrappedMediaStream> {
-    const getDisplayMedia = this.delegate.mediaDevices.getDisplayMedia?.bind(this.delegate.mediaDevices);
-    if (!getDisplayMedia) {
-      throw new Error("this platform cannot capture the screen");
-    }
-    const stream = await getDisplayMedia({ audio: true, video: true });
+    const stream = await this.#captureScreen();
     for (const track of stream.getTracks()) {
       track.addEventListener("ended", onEnded);
     }
     return this.attach(stream, "m.screenshare", pc);
+  }
+
+  /** A mesh leg whose group shares its screen: sends a clone of that stream too. */
+  public attachGroupScreenshare(pc: RTCPeerConnection): WrappedMediaStream | undefined {
+    const shared = this.source?.screenshare();
+    return shared && !this.#streams.has("m.screenshare")
+      ? this.attach(shared.mediaStream.clone(), "m.screenshare", pc)
+      : undefined;
+  }
+
+  /** The group's screen (a clone) for a mesh leg; otherwise a capture of our own. */
+  async #captureScreen(): Promise<MediaStream> {
+    const shared = this.source?.screenshare();
+    if (shared) {
+      return shared.mediaStream.clone();
+    }
+    const getDisplayMedia = this.delegate.mediaDevices.getDisplayMedia?.bind(this.delegate.mediaDevices);
+    if (!getDisplayMedia) {
+      throw new Error("this platform cannot capture the screen");
+    }
+    return getDisplayMedia({ audio: true, video: true });
   }
 
   /** Stops screen sharing; returns the stopped stream. */

@@ -2,8 +2,8 @@ import { callDelegate } from "../webrtc/callDelegate.js";
 import type { CallSession, CallSessionInit } from "../call/CallSession.js";
 import { resolveGlare } from "../call/glare.js";
 import { callTypeOfInvite } from "../call/sdp.js";
-import { buildHangupContent, readReplaces, readStreamMetadata } from "../call/signalling.js";
-import { CallDirection, CallErrorCode, CallState, callErrorCodeFromWire } from "../call/types.js";
+import { buildHangupContent, readStreamMetadata } from "../call/signalling.js";
+import { CallDirection, CallErrorCode, CallState } from "../call/types.js";
 import type { Clock } from "../core/Clock.js";
 import type { Logger } from "../core/Logger.js";
 import type { RandomSource } from "../core/random.js";
@@ -12,6 +12,7 @@ import type { MatrixClientPort, RoomEvent } from "../matrix/MatrixClientPort.js"
 import type { AnyParsedSignalling } from "../matrix/parse.js";
 import type { CallInviteContent } from "../matrix/schemas/signalling.js";
 import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
+import { dispatchSignalling } from "./dispatchSignalling.js";
 import { sendWithRetry } from "./sendWithRetry.js";
 import { checkSender, type CallBinding } from "./senderCheck.js";
 import type { CallTimeouts } from "./timeouts.js";
@@ -104,7 +105,7 @@ export class RoomCallRouter {
         return;
       case "peer":
         if (call) {
-          await this.#dispatch(call, parsed);
+          await dispatchSignalling(call, parsed);
         }
         return;
       case "echo":
@@ -114,48 +115,6 @@ export class RoomCallRouter {
       case "wrong_sender":
       case "other_party":
         this.#log.debug("ignored call event", { type: parsed.type, callId, sender: event.sender, verdict });
-        return;
-    }
-  }
-
-  async #dispatch(call: CallSession, parsed: AnyParsedSignalling): Promise<void> {
-    switch (parsed.type) {
-      case CallEventType.Invite:
-        return;
-      case CallEventType.Answer:
-        await call.handleAnswer(
-          parsed.content.party_id,
-          parsed.content.answer,
-          readStreamMetadata(parsed.content),
-        );
-        return;
-      case CallEventType.Candidates:
-        await call.handleCandidates(parsed.content.party_id, parsed.content.candidates);
-        return;
-      case CallEventType.SelectAnswer:
-        call.handleSelectAnswer(parsed.content.selected_party_id);
-        return;
-      case CallEventType.Reject:
-        call.handleReject(callErrorCodeFromWire(parsed.content.reason));
-        return;
-      case CallEventType.Hangup:
-        call.handleHangup(callErrorCodeFromWire(parsed.content.reason));
-        return;
-      case CallEventType.Negotiate:
-        await call.handleNegotiate(parsed.content.description, readStreamMetadata(parsed.content));
-        return;
-      case CallEventType.SdpStreamMetadataChanged: {
-        const metadata = readStreamMetadata(parsed.content);
-        if (metadata) {
-          call.handleStreamMetadataChanged(metadata);
-        }
-        return;
-      }
-      case CallEventType.AssertedIdentity:
-        call.handleAssertedIdentity(parsed.content);
-        return;
-      case CallEventType.Replaces:
-        call.handleReplaces(readReplaces(parsed.content));
         return;
     }
   }

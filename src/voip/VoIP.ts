@@ -1,7 +1,7 @@
 import { callDelegate } from "../webrtc/callDelegate.js";
 import { CallParticipant } from "../call/CallParticipant.js";
 import type { CallContext, CallParty, SignallingTransport } from "../call/CallContext.js";
-import { CallSession } from "../call/CallSession.js";
+import { CallSession, type CallSessionInit } from "../call/CallSession.js";
 import { CallDirection, CallErrorCode, CallState, type CallType } from "../call/types.js";
 import { systemClock, type Clock } from "../core/Clock.js";
 import { VoipError, VoipErrorCode } from "../core/errors.js";
@@ -10,6 +10,7 @@ import { cryptoRandom, encodeBase64, randomAlphanumeric, type RandomSource } fro
 import { KeyedSerialQueue } from "../core/KeyedSerialQueue.js";
 import { TypedEventEmitter } from "../core/TypedEventEmitter.js";
 import type { MatrixClientPort, SyncBatch } from "../matrix/MatrixClientPort.js";
+import type { MeshDialect } from "../matrix/parse.js";
 import type { GroupCallSession } from "../group/GroupCallSession.js";
 import type { CallBackend } from "../group/CallBackend.js";
 import { createBackendRuntime } from "../backend/createBackendRuntime.js";
@@ -20,6 +21,7 @@ import { validateCallEvents, type ValidCallEvent } from "./validateBatch.js";
 import { RoomCallRouter } from "./RoomCallRouter.js";
 import { sendWithRetry } from "./sendWithRetry.js";
 import { resolveTimeouts, type CallTimeouts } from "./timeouts.js";
+import { ToDeviceTransport } from "./ToDeviceTransport.js";
 import { TurnCache } from "./TurnCache.js";
 import type { VoipEvents, VoipOptions } from "./VoipOptions.js";
 
@@ -86,7 +88,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
       sessionId: this.sessionId,
       calls: this.#calls,
       outgoingByRoom: this.#outgoingByRoom,
-      createCall: (init, roomId) => this.#createCall(init, roomId),
+      createCall: (init, roomId) => this.#createCall(init, this.#roomTransport(roomId)),
       emitIncoming: (call) => {
         this.emit("incomingCall", call);
       },
@@ -161,8 +163,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     if (room?.myMembership !== "join") {
       throw new VoipError(VoipErrorCode.InvalidArgument, `not joined to room ${roomId}`);
     }
-    // genCallID of the reference: milliseconds since the epoch, then 16 random alphanumerics.
-    const callId = `${this.#clock.now()}${randomAlphanumeric(this.#random, 16)}`;
+    const callId = this.newCallId();
     const call = this.#createCall(
       {
         callId,
@@ -172,7 +173,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
         remoteUserId: userId,
         ...(deviceId !== undefined ? { remoteDeviceId: deviceId } : {}),
       },
-      roomId,
+      this.#roomTransport(roomId),
     );
     this.#outgoingByRoom.set(roomId, call);
     await callDelegate(this.#log, () => this.#delegate.registerListeners?.(call));
@@ -256,17 +257,53 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     }
   }
 
-  #createCall(init: ConstructorParameters<typeof CallSession>[1], roomId: string): CallSession {
-    const clock = this.#clock;
-    const transport: SignallingTransport = {
+  /** @internal A new `call_id`: as the reference's genCallID, milliseconds since the epoch and 16 alphanumerics. */
+  public newCallId(): string {
+    return `${this.#clock.now()}${randomAlphanumeric(this.#random, 16)}`;
+  }
+
+  /**
+   * @internal Creates a mesh leg of a group call: a call signalled to one device with to-device messages
+   * ({@link ToDeviceTransport}), sending clones of the group's media, without the app callbacks of 1:1 calls
+   * (ringtone, `handleNewCall`, …). Registered in {@link VoIP.calls} like any call.
+   */
+  public createMeshLeg(leg: MeshLegInit): CallSession {
+    this.#assertAlive();
+    const transport = new ToDeviceTransport({
+      client: this.#client,
+      clock: this.#clock,
+      logger: this.#log.child(`leg:${leg.callId}`),
+      roomId: leg.roomId,
+      sessionId: this.sessionId,
+      target: { userId: leg.remoteUserId, deviceId: leg.remoteDeviceId, sessionId: leg.remoteSessionId },
+      dialect: leg.dialect,
+      roomEncrypted: () => this.#client.getRoom(leg.roomId)?.encrypted ?? false,
+    });
+    const init: CallSessionInit = { ...leg };
+    delete (init as Partial<MeshLegInit>).dialect;
+    return this.#createCall(init, transport, platformOnly(this.#delegate));
+  }
+
+  #roomTransport(roomId: string): SignallingTransport {
+    return {
       send: (type, content) =>
-        sendWithRetry(clock, this.#log, () => this.#client.sendRoomEvent(roomId, type, content)).then(
+        sendWithRetry(this.#clock, this.#log, () => this.#client.sendRoomEvent(roomId, type, content)).then(
           () => undefined,
         ),
     };
+  }
+
+  /** The one way a call is created: 1:1 calls with room transport, mesh legs with to-device transport. */
+  #createCall(
+    init: CallSessionInit,
+    transport: SignallingTransport,
+    delegate: WebRTCDelegate = this.#delegate,
+  ): CallSession {
+    const clock = this.#clock;
+    const roomId = init.roomId;
     const ctx: CallContext = {
       client: this.#client,
-      delegate: this.#delegate,
+      delegate,
       clock,
       logger: this.#options.logger ?? silentLogger,
       random: this.#random,
@@ -398,4 +435,23 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
   public get localParticipant(): CallParticipant {
     return new CallParticipant(this.#client.userId, this.#client.deviceId, true);
   }
+}
+
+/** @internal How a mesh leg is created ({@link VoIP.createMeshLeg}). */
+export interface MeshLegInit extends CallSessionInit {
+  groupCallId: string;
+  remoteUserId: string;
+  remoteDeviceId: string;
+  remoteSessionId: string;
+  /** The peer's dialect (PROTOCOL P2), asked at each send. */
+  dialect: () => MeshDialect;
+}
+
+/** The platform part of a delegate, without the app callbacks meant for 1:1 calls (mesh legs use this). */
+function platformOnly(delegate: WebRTCDelegate): WebRTCDelegate {
+  return {
+    mediaDevices: delegate.mediaDevices,
+    isWeb: delegate.isWeb,
+    createPeerConnection: (config) => delegate.createPeerConnection(config),
+  };
 }

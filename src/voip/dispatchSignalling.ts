@@ -1,0 +1,52 @@
+import type { CallSession } from "../call/CallSession.js";
+import { readReplaces, readStreamMetadata } from "../call/signalling.js";
+import { callErrorCodeFromWire } from "../call/types.js";
+import { CallEventType } from "../matrix/eventTypes.js";
+import type { AnyParsedSignalling } from "../matrix/parse.js";
+
+/**
+ * @internal The one dispatch of validated, routed signalling to its call, shared by the 1:1 room router and the
+ * mesh to-device router (reference §5.1 step 7: each `m.call.X` and `com.famedly.call.member.X` share a handler).
+ * Invites create calls and are the routers' own business; they are ignored here.
+ */
+export async function dispatchSignalling(call: CallSession, parsed: AnyParsedSignalling): Promise<void> {
+  switch (parsed.type) {
+    case CallEventType.Invite:
+      return;
+    case CallEventType.Answer:
+      await call.handleAnswer(
+        parsed.content.party_id,
+        parsed.content.answer,
+        readStreamMetadata(parsed.content),
+      );
+      return;
+    case CallEventType.Candidates:
+      await call.handleCandidates(parsed.content.party_id, parsed.content.candidates);
+      return;
+    case CallEventType.SelectAnswer:
+      call.handleSelectAnswer(parsed.content.selected_party_id);
+      return;
+    case CallEventType.Reject:
+      call.handleReject(callErrorCodeFromWire(parsed.content.reason));
+      return;
+    case CallEventType.Hangup:
+      call.handleHangup(callErrorCodeFromWire(parsed.content.reason));
+      return;
+    case CallEventType.Negotiate:
+      await call.handleNegotiate(parsed.content.description, readStreamMetadata(parsed.content));
+      return;
+    case CallEventType.SdpStreamMetadataChanged: {
+      const metadata = readStreamMetadata(parsed.content);
+      if (metadata) {
+        call.handleStreamMetadataChanged(metadata);
+      }
+      return;
+    }
+    case CallEventType.AssertedIdentity:
+      call.handleAssertedIdentity(parsed.content);
+      return;
+    case CallEventType.Replaces:
+      call.handleReplaces(readReplaces(parsed.content));
+      return;
+  }
+}
