@@ -4,6 +4,7 @@ import {
   VoIP,
   type GroupCallEvent,
   type GroupCallSession,
+  type Logger,
   type MatrixClientPort,
   type VoipOptions,
 } from "../../src/index.js";
@@ -19,6 +20,66 @@ export interface GroupPeer {
   voip: VoIP;
   /** `handleNewGroupCall:<callId>`, `handleGroupCallEnded:<callId>`. */
   callbacks: string[];
+  /** Port requests in order: `sendStateEvent <type> <stateKey>[ delayed]`, `updateDelayedEvent <action>`, … */
+  requests: string[];
+  /** Log lines at every level: `<level> <message>`. */
+  logs: string[];
+}
+
+const RECORDED = new Set([
+  "sendStateEvent",
+  "updateDelayedEvent",
+  "listDelayedEvents",
+  "sendRoomEvent",
+  "redactEvent",
+  "getServerFeatures",
+]);
+
+function describeRequest(name: string, args: unknown[]): string {
+  switch (name) {
+    case "sendStateEvent": {
+      const opts = args[4] as { delayMs?: number } | undefined;
+      return `sendStateEvent ${String(args[1])} ${String(args[2])}${opts?.delayMs === undefined ? "" : " delayed"}`;
+    }
+    case "updateDelayedEvent":
+      return `updateDelayedEvent ${String(args[1])}`;
+    case "sendRoomEvent":
+      return `sendRoomEvent ${String(args[1])}`;
+    default:
+      return name;
+  }
+}
+
+/** A port that records the requests the library makes. */
+export function recordingPort(inner: MatrixClientPort, requests: string[]): MatrixClientPort {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function") {
+        return value;
+      }
+      const fn = value as (...args: unknown[]) => unknown;
+      if (typeof prop === "string" && RECORDED.has(prop)) {
+        return (...args: unknown[]) => {
+          requests.push(describeRequest(prop, args));
+          return fn.apply(target, args);
+        };
+      }
+      return fn.bind(target);
+    },
+  });
+}
+
+/** A logger keeping every line. */
+export function linesLogger(lines: string[]): Logger {
+  const logger: Logger = {
+    debug: (m) => lines.push(`debug ${m}`),
+    info: (m) => lines.push(`info ${m}`),
+    warn: (m) => lines.push(`warn ${m}`),
+    error: (m) => lines.push(`error ${m}`),
+    child: () => logger,
+  };
+  return logger;
 }
 
 /** A homeserver on a manual clock, and a way to add participants to it. */
@@ -49,7 +110,9 @@ export function groupWorld(options: Omit<LocalHomeserverOptions, "clock"> = {}):
     hs,
     clock,
     peer(userId, deviceId, voip = {}) {
-      const client = hs.createClient(userId, deviceId);
+      const requests: string[] = [];
+      const logs: string[] = [];
+      const client = recordingPort(hs.createClient(userId, deviceId), requests);
       const callbacks: string[] = [];
       const delegate = createNodeDelegate({
         handleNewGroupCall: (group) => {
@@ -63,8 +126,10 @@ export function groupWorld(options: Omit<LocalHomeserverOptions, "clock"> = {}):
         userId,
         deviceId,
         client,
-        voip: new VoIP(client, delegate, { clock, ...voip }),
+        voip: new VoIP(client, delegate, { clock, logger: linesLogger(logs), ...voip }),
         callbacks,
+        requests,
+        logs,
       };
       peers.push(peer);
       return peer;
@@ -121,4 +186,25 @@ export function memberTranscript(
 /** Expects the session to be entered. */
 export function expectEntered(group: GroupCallSession): void {
   expect(group.state).toBe(GroupCallState.Entered);
+}
+
+/** A famedly-v2 membership entry as another client would publish it. */
+export function famedlyEntry(opts: {
+  callId: string;
+  deviceId: string;
+  expiresTs: number;
+  application?: string;
+  scope?: string;
+  membershipId?: string;
+  backend?: Record<string, unknown>;
+}): Record<string, unknown> {
+  return {
+    call_id: opts.callId,
+    application: opts.application ?? "m.call",
+    scope: opts.scope ?? "m.room",
+    foci_active: [opts.backend ?? { type: "mesh" }],
+    device_id: opts.deviceId,
+    expires_ts: opts.expiresTs,
+    membershipID: opts.membershipId ?? `session-${opts.deviceId}`,
+  };
 }
