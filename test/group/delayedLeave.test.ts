@@ -1,6 +1,6 @@
 // MSC4140 delayed leave (reference §6.10, §10.1 11d–11e; PROTOCOL G4) over LocalHomeserver's delayed events.
 import { afterEach, describe, expect, it } from "vitest";
-import { GroupCallState, MeshBackend } from "../../src/index.js";
+import { GroupCallState, MeshBackend, type GroupCallEvents } from "../../src/index.js";
 import { GroupEventType } from "../../src/matrix/eventTypes.js";
 import { captureEvents } from "../../src/testing/index.js";
 import { groupWorld, memberContent, type GroupWorld } from "../helpers/group.js";
@@ -97,7 +97,7 @@ describe("delayed leave", () => {
     const { alice, roomId, group } = await entered();
     await group.enter();
     await world.settle();
-    const left = captureEvents(group, ["participantsLeft"]);
+    const left = captureEvents<GroupCallEvents>(group, ["participantsLeft"]);
     const [ours] = await alice.client.listDelayedEvents();
     await alice.client.updateDelayedEvent(ours?.delayId ?? "", "send");
     await world.settle();

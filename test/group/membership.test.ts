@@ -187,7 +187,7 @@ describe("group call membership", () => {
   });
 
   it.each([
-    ["a room version without MSC3757: the user id", undefined, false, (u: string, d: string) => u],
+    ["a room version without MSC3757: the user id", undefined, false, (u: string) => u],
     [
       "an MSC3757 room version: userId_deviceId",
       "org.matrix.msc3757.10",

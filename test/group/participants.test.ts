@@ -1,6 +1,12 @@
 // Participants, expiry and discovery (reference §6.2, §6.6, §6.8, §10.1 items 10 and 13, §10.3 items 1–3; PROTOCOL G1).
 import { afterEach, describe, expect, it } from "vitest";
-import { GroupCallState, MeshBackend, type GroupCallSession } from "../../src/index.js";
+import {
+  GroupCallState,
+  MeshBackend,
+  type GroupCallEvents,
+  type GroupCallSession,
+  type VoipEvents,
+} from "../../src/index.js";
 import { GroupEventType } from "../../src/matrix/eventTypes.js";
 import { captureEvents } from "../../src/testing/index.js";
 import { famedlyEntry, groupWorld, participantIds, recordGroup, type GroupWorld } from "../helpers/group.js";
@@ -40,7 +46,7 @@ describe("participants", () => {
     const group = await alice.voip.fetchOrCreateGroupCall(roomId, roomId, new MeshBackend());
     await group.enter();
     await world.settle();
-    const events = captureEvents(group, ["participantsJoined", "participantsLeft"]);
+    const events = captureEvents<GroupCallEvents>(group, ["participantsJoined", "participantsLeft"]);
     await publish(bob, [
       famedlyEntry({ callId: roomId, deviceId: "BOB", expiresTs: world.clock.now() + SIX_MIN }),
     ]);
@@ -66,7 +72,7 @@ describe("participants", () => {
     await group.enter();
     const expiresTs = world.clock.now() + 60_000;
     await publish(bob, [famedlyEntry({ callId: roomId, deviceId: "BOB", expiresTs })]);
-    const left = captureEvents(group, ["participantsLeft"]);
+    const left = captureEvents<GroupCallEvents>(group, ["participantsLeft"]);
     await world.advance(expiresTs + SIX_MIN - world.clock.now());
     expect(participantIds(group)).toEqual(["@alice:local:ALICE", "@bob:local:BOB"]);
     await world.advance(1);
@@ -76,8 +82,8 @@ describe("participants", () => {
   });
 
   it("counts only non-expired entries, with the 6 min grace (§10.1 item 10)", async () => {
-    const { alice, bob, carol, roomId, publish } = await setup();
-    const discovered = captureEvents(alice.voip, ["incomingGroupCall"]);
+    const { alice, bob, carol, publish } = await setup();
+    const discovered = captureEvents<VoipEvents>(alice.voip, ["incomingGroupCall"]);
     await publish(bob, [
       famedlyEntry({ callId: "c", deviceId: "BOB", expiresTs: world.clock.now() - 60 * 60_000 }),
     ]);
@@ -90,7 +96,6 @@ describe("participants", () => {
     await publish(bob, [famedlyEntry({ callId: "c", deviceId: "BOB", expiresTs: world.clock.now() })]);
     expect(group && participantIds(group)).toEqual(["@bob:local:BOB", "@carol:local:CAROL"]);
     expect(discovered.events).toHaveLength(1);
-    void roomId;
   });
 
   it("discovers calls in room state at start-up and ends them when their last member expires (G1)", async () => {
@@ -114,7 +119,7 @@ describe("participants", () => {
     expect(participantIds(found)).toEqual(["@bob:local:BOB"]);
     await world.settle();
     expect(dave.callbacks).toEqual(["handleNewGroupCall:"]);
-    const ended = captureEvents(dave.voip, ["groupCallEnded"]);
+    const ended = captureEvents<VoipEvents>(dave.voip, ["groupCallEnded"]);
     await world.advance(60_000 + SIX_MIN + 1);
     expect(ended.of("groupCallEnded")).toEqual([[found]]);
     expect(found.state).toBe(GroupCallState.Ended);
@@ -131,8 +136,8 @@ describe("participants", () => {
     ]);
     const a = alice.voip.groupCalls.get(`${roomId}:a`);
     const b = alice.voip.groupCalls.get(`${roomId}:b`);
-    const joinedA = a ? captureEvents(a, ["participantsJoined"]) : undefined;
-    const joinedB = b ? captureEvents(b, ["participantsJoined"]) : undefined;
+    const joinedA = a ? captureEvents<GroupCallEvents>(a, ["participantsJoined"]) : undefined;
+    const joinedB = b ? captureEvents<GroupCallEvents>(b, ["participantsJoined"]) : undefined;
     await publish(
       carol,
       ["a", "b", "c"].map((callId) => famedlyEntry({ callId, deviceId: "CAROL", expiresTs })),
