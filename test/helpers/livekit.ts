@@ -8,6 +8,7 @@ import {
   type MatrixClientPort,
   type VoipOptions,
 } from "../../src/index.js";
+import { MatrixPortError } from "../../src/core/errors.js";
 import { encodeBase64 } from "../../src/core/random.js";
 import { KeyEventType } from "../../src/matrix/eventTypes.js";
 import { createNodeDelegate } from "../../src/node/index.js";
@@ -50,7 +51,10 @@ export class SfuWorld {
   public roomId = "";
 
   /** Creates `n` users `@p<i>:local` (device `P<i>`), a room with all of them, and their VoIPs. */
-  public async setup(n: number, opts: { encrypted: boolean; voip?: VoipOptions }): Promise<SfuPeer[]> {
+  public async setup(
+    n: number,
+    opts: { encrypted: boolean; voip?: VoipOptions; countFirst?: boolean },
+  ): Promise<SfuPeer[]> {
     this.hs.setTurnServers(undefined);
     const users = Array.from({ length: n }, (_, i) => `@p${i}:local`);
     this.roomId = await this.hs.createRoom({
@@ -59,12 +63,19 @@ export class SfuWorld {
       encrypted: opts.encrypted,
       powerLevels: { events: { "com.famedly.call.member": 0 } },
     });
-    return users.map((userId, i) => this.peer(userId, `P${i}`, opts.voip));
+    return users.map((userId, i) =>
+      this.peer(userId, `P${i}`, opts.voip, i === 0 && opts.countFirst === true ? countingPort : undefined),
+    );
   }
 
   /** Adds a participant (a user already in the room). */
-  public peer(userId: string, deviceId: string, voip: VoipOptions = {}): SfuPeer {
-    const client = this.hs.createClient(userId, deviceId);
+  public peer(
+    userId: string,
+    deviceId: string,
+    voip: VoipOptions = {},
+    wrap: (client: MatrixClientPort) => MatrixClientPort = (c) => c,
+  ): SfuPeer {
+    const client = wrap(this.hs.createClient(userId, deviceId));
     const keys = new RecordingKeyProvider();
     const delegate = createNodeDelegate({ keyProvider: keys });
     const peer: SfuPeer = {
@@ -161,4 +172,102 @@ export function expectKeysConsistent(world: SfuWorld): void {
 /** Every key (base64, as on the wire) any provider was given. */
 export function allKeysBase64(world: SfuWorld): string[] {
   return world.peers.flatMap((p) => p.keys.log.map((entry) => encodeBase64(entry.key)));
+}
+
+/** A port whose `sendToDevice` calls are counted and can be made to fail. */
+export type CountingPort = MatrixClientPort & {
+  toDeviceCalls: { type: string; encrypted: boolean; devices: number }[];
+  failNext: number;
+};
+
+/** Wraps a port into a {@link CountingPort}. */
+export function countingPort(client: MatrixClientPort): CountingPort {
+  const state = { toDeviceCalls: [] as { type: string; encrypted: boolean; devices: number }[], failNext: 0 };
+  return new Proxy(client, {
+    get(target, property) {
+      if (property === "toDeviceCalls") {
+        return state.toDeviceCalls;
+      }
+      if (property === "failNext") {
+        return state.failNext;
+      }
+      if (property === "sendToDevice") {
+        return async (
+          type: string,
+          messages: Record<string, Record<string, object>>,
+          opts?: { encrypted?: boolean },
+        ) => {
+          const devices = Object.values(messages).reduce(
+            (n, byDevice) => n + Object.keys(byDevice).length,
+            0,
+          );
+          state.toDeviceCalls.push({ type, encrypted: opts?.encrypted === true, devices });
+          if (state.failNext > 0) {
+            state.failNext--;
+            throw new MatrixPortError("M_UNKNOWN", 500, "injected failure");
+          }
+          await target.sendToDevice(type, messages, opts);
+        };
+      }
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+    set(target, property, value) {
+      if (property === "failNext") {
+        state.failNext = value as number;
+        return true;
+      }
+      return Reflect.set(target, property, value);
+    },
+  }) as CountingPort;
+}
+
+/** Publishes a famedly membership for `client` in the call, written in `dialect` (an app other than ours). */
+export async function publishRawMembership(
+  world: SfuWorld,
+  client: MatrixClientPort,
+  dialect: "famedly-v1" | "famedly-v2",
+  membershipID = "raw-session",
+): Promise<void> {
+  const focus = {
+    type: "livekit",
+    livekit_service_url: "https://livekit-jwt.local",
+    livekit_alias: "sfu-room",
+  };
+  const entry = {
+    call_id: CALL_ID,
+    application: "m.call",
+    scope: "m.room",
+    ...(dialect === "famedly-v1" ? { backend: focus } : { foci_active: [focus] }),
+    device_id: client.deviceId,
+    expires_ts: world.clock.now() + 6 * 60_000,
+    membershipID,
+  };
+  await client.sendStateEvent(world.roomId, "com.famedly.call.member", client.userId, {
+    memberships: [entry],
+  });
+  await world.settle();
+}
+
+/** Sends a famedly key event from `client` to `to` (encrypted), as another app would. */
+export async function sendRawKeys(
+  world: SfuWorld,
+  client: MatrixClientPort,
+  to: SfuPeer[],
+  keys: { index: number; key: string }[],
+  type: string = KeyEventType.KeysV2,
+): Promise<void> {
+  const content = {
+    keys,
+    call_id: CALL_ID,
+    conf_id: CALL_ID,
+    device_id: client.deviceId,
+    room_id: world.roomId,
+  };
+  const messages: Record<string, Record<string, object>> = {};
+  for (const peer of to) {
+    (messages[peer.userId] ??= {})[peer.deviceId] = content;
+  }
+  await client.sendToDevice(type, messages, { encrypted: true });
+  await world.settle();
 }

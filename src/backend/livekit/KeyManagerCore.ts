@@ -455,15 +455,16 @@ export class KeyManagerCore {
     out.push({ kind: "setKey", participant: this.#config.local, isLocal: true, index, key });
   }
 
-  /** Our latest key, and the one in use when the latest is still waiting for its use delay. */
+  /**
+   * Our latest key only: a joiner during the use delay does not get the key still in use (it could decrypt media
+   * from before it joined); it decrypts us once the latest is in use, as in the reference.
+   */
   #sendOwn(to: KeyRecipient[], reason: string, out: KeyAction[]): void {
     const latest = this.#ownKey(this.#latest);
     if (to.length === 0 || latest === undefined) {
       return;
     }
-    const current = this.#current === this.#latest ? undefined : this.#ownKey(this.#current);
-    const keys = current === undefined ? [latest] : [current, latest];
-    out.push({ kind: "sendKeys", keys, to, reason });
+    out.push({ kind: "sendKeys", keys: [latest], to, reason });
   }
 
   #ownKey(index: number | undefined): OutgoingKey | undefined {
