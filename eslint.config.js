@@ -61,7 +61,32 @@ export default tseslint.config(
         "error",
         {
           paths: [{ name: "events", message: "use core/TypedEventEmitter" }],
-          patterns: ["matrix-js-sdk", "@roamhq/wrtc"],
+          patterns: ["matrix-js-sdk", "@roamhq/wrtc", "livekit-client", "@livekit/*"],
+        },
+      ],
+    },
+  },
+  {
+    // The LiveKit bridges (entries "famedly-calls/livekit" and "famedly-calls/livekit-node") may import their SDK.
+    files: ["src/livekit/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "events", message: "use core/TypedEventEmitter" }],
+          patterns: ["matrix-js-sdk", "@roamhq/wrtc", "@livekit/*"],
+        },
+      ],
+    },
+  },
+  {
+    files: ["src/livekitNode/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "events", message: "use core/TypedEventEmitter" }],
+          patterns: ["matrix-js-sdk", "@roamhq/wrtc", "livekit-client", "@livekit/*", "!@livekit/rtc-node"],
         },
       ],
     },
