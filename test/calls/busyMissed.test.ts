@@ -91,23 +91,46 @@ describe("busy, missed calls and timeouts", () => {
     expect(outgoing.state).toBe(CallState.Ended);
     expect(outgoing.hangupReason).toBe(CallErrorCode.InviteTimeout);
     await untilState(incoming, CallState.Ended);
+    expect(incoming.hangupReason).toBe(CallErrorCode.InviteTimeout);
     await until(() => missed.length === 1, "missed call");
     expect(alice.voip.calls.size + bob.voip.calls.size).toBe(0);
     expect(clock.pendingTimers()).toBe(0);
   });
 
-  it("uses the invite lifetime option for both timers", async () => {
-    const { hs, roomId, alice, bob, clock } = await onManualClock({
-      timeouts: { callInviteLifetimeMs: 5_000 },
-    });
-    const ringing = nextIncomingCall(bob);
-    const outgoing = await alice.voip.inviteToCall(roomId, CallType.Voice, bob.userId);
-    const incoming = await ringing;
-    await untilState(outgoing, CallState.InviteSent);
-    const invite = hs.transcript().find((e) => e.type === "m.call.invite");
-    expect(invite?.content.lifetime).toBe(5_000);
-    await clock.advance(5_000);
-    expect(outgoing.hangupReason).toBe(CallErrorCode.InviteTimeout);
-    await untilState(incoming, CallState.Ended);
-  });
+  it.each(["caller", "callee"] as const)(
+    "uses the invite lifetime option for both timers (the %s's is the shorter)",
+    async (shorter) => {
+      const [aliceMs, bobMs] = shorter === "caller" ? [5_000, 8_000] : [8_000, 5_000];
+      const hs = new LocalHomeserver();
+      hs.setTurnServers(undefined);
+      const clock = new ManualClock();
+      const env = await twoPeers({
+        hs,
+        alice: { voip: { clock, timeouts: { callInviteLifetimeMs: aliceMs } } },
+        bob: { voip: { clock, timeouts: { callInviteLifetimeMs: bobMs } } },
+      });
+      defer(env.close);
+      const { roomId, alice, bob } = env;
+      const ringing = nextIncomingCall(bob);
+      const outgoing = await alice.voip.inviteToCall(roomId, CallType.Voice, bob.userId);
+      const incoming = await ringing;
+      await untilState(outgoing, CallState.InviteSent);
+      const invite = hs.transcript().find((e) => e.type === "m.call.invite");
+      expect(invite?.content.lifetime).toBe(aliceMs);
+
+      await clock.advance(4_999);
+      expect([outgoing.state, incoming.state]).toEqual([CallState.InviteSent, CallState.Ringing]);
+      await clock.advance(1);
+      // The side with the shorter lifetime times out by its own timer and tells the other side.
+      const [first, second] = shorter === "caller" ? [outgoing, incoming] : [incoming, outgoing];
+      expect(first.state).toBe(CallState.Ended);
+      expect(first.hangupReason).toBe(CallErrorCode.InviteTimeout);
+      await untilState(second, CallState.Ended);
+      expect(second.hangupReason).toBe(CallErrorCode.InviteTimeout);
+      const hangups = hs.transcript().filter((e) => e.type === "m.call.hangup");
+      expect(hangups.map((e) => [e.sender, e.content.reason])).toEqual([
+        [shorter === "caller" ? alice.userId : bob.userId, "invite_timeout"],
+      ]);
+    },
+  );
 });

@@ -124,17 +124,31 @@ describe("ICE", () => {
   });
 
   it("gives a disconnected connection 2 s to recover before restarting ICE", async () => {
-    env = await twoPeers();
+    const hs = new LocalHomeserver();
+    hs.setTurnServers(undefined);
+    const clock = new ManualClock();
+    env = await twoPeers({ hs, alice: { voip: { clock } }, bob: { voip: { clock } } });
     const ice = overridableIceState(env.alice);
     const { outgoing } = await connectedCall(env, CallType.Voice);
+    // Recovers within the grace: no restart, even once the grace is over.
     ice.force("disconnected");
     ice.announce();
-    await new Promise((r) => setTimeout(r, 1500));
+    await clock.advance(1_500);
+    ice.force(undefined);
+    ice.announce();
+    await clock.advance(1_000);
     expect(ice.restarts()).toBe(0);
-    await until(() => ice.restarts() === 1, "one restart after the grace", 3000);
+    // Stays disconnected: one restart exactly when the 2 s are over.
+    ice.force("disconnected");
+    ice.announce();
+    await clock.advance(1_999);
+    expect(ice.restarts()).toBe(0);
+    await clock.advance(1);
+    await until(() => ice.restarts() === 1, "one restart after the grace");
     ice.force(undefined);
     await until(() => env!.hs.transcript().some((e) => e.type === "m.call.negotiate"), "restart offer");
     expect(outgoing.state).toBe(CallState.Connected);
+    expect(ice.restarts()).toBe(1);
   });
 
   it("trickles candidates in m.call.candidates batches when the SDP leaves before gathering", async () => {

@@ -8,6 +8,7 @@ import {
   type CallSession,
   type Logger,
 } from "../../src/index.js";
+import { LocalHomeserver, ManualClock } from "../../src/testing/index.js";
 import { connectedCall, expectMediaFlows, twoPeers, until } from "../helpers/calls.js";
 
 type Env = Awaited<ReturnType<typeof twoPeers>>;
@@ -102,17 +103,34 @@ describe("negotiation", () => {
   });
 
   it("leaves no call, timer or listener behind after dispose()", async () => {
-    env = await twoPeers();
+    const hs = new LocalHomeserver();
+    hs.setTurnServers(undefined);
+    const clock = new ManualClock();
+    env = await twoPeers({ hs, alice: { voip: { clock } } });
     const { outgoing, incoming } = await connectedCall(env, CallType.Voice);
+    const aliceRang: string[] = [];
+    env.alice.voip.on("incomingCall", (c) => aliceRang.push(c.callId));
     await env.alice.voip.dispose();
     expect(outgoing.state).toBe(CallState.Ended);
     expect(env.alice.voip.calls.size).toBe(0);
+    expect(clock.pendingTimers()).toBe(0);
+    expect(env.alice.delegate.mediaDevices.ondevicechange ?? null).toBeNull();
     await until(() => incoming.state === CallState.Ended, "remote sees the hangup");
     await expect(
       env.alice.voip.inviteToCall(env.roomId, CallType.Voice, env.bob.userId),
     ).rejects.toMatchObject({
       code: "invalid_state",
     });
+    // No sync listener is left: a new invite to alice reaches her client but no longer her VoIP.
+    await env.bob.voip.inviteToCall(env.roomId, CallType.Voice, env.alice.userId);
+    await until(
+      () => env!.hs.transcript().filter((e) => e.type === "m.call.invite").length === 2,
+      "bob's invite",
+    );
+    await env.hs.flush();
+    expect(aliceRang).toEqual([]);
+    expect(env.alice.voip.calls.size).toBe(0);
+    expect(clock.pendingTimers()).toBe(0);
   });
 });
 
