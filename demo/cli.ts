@@ -3,6 +3,7 @@ import { installExitGuard } from "../src/node/index.js";
 import { parseDemoArgs, USAGE, type DemoArgs } from "./args.js";
 import { createLocalEnv, type DemoEnv } from "./env/local.js";
 import { OneToOneScenario } from "./scenarios/oneToOne.js";
+import { SfuScenario } from "./scenarios/sfu.js";
 import { withTimeout } from "./scenarios/wait.js";
 import type { ScenarioOutcome } from "./summary.js";
 import { Timeline } from "./timeline.js";
@@ -18,6 +19,9 @@ async function main(): Promise<number> {
   if (args === "help") {
     console.log(USAGE);
     return 0;
+  }
+  if (args.scenario === "sfu") {
+    return runSfu(args);
   }
   if (args.scenario !== "one-to-one") {
     console.error(
@@ -75,11 +79,53 @@ async function main(): Promise<number> {
     print(`  ${p.userId}:${p.deviceId}  states ${p.states.join(" → ")}`);
     print(`    received ${p.audioBytesReceived} audio bytes, ${p.videoFramesReceived} video frames`);
   }
-  print(`  setup ${summary.setupMs} ms, hangup reason ${summary.hangupReason || "-"}`);
+  print(
+    `  setup ${summary.setupMs} ms, hangup reason ${summary.hangupReason === undefined || summary.hangupReason === "" ? "-" : summary.hangupReason}`,
+  );
   if (failure === undefined && summary.ok) {
     print("OK: every step succeeded");
   } else {
     const why = failure ?? { step: scenario.currentStep, message: "not every step ran" };
+    console.error(`FAILED at step "${why.step}": ${why.message}`);
+  }
+  if (args.json) {
+    print(JSON.stringify(summary));
+  }
+  return summary.ok ? 0 : 1;
+}
+
+/** `--scenario sfu`: key distribution among `--participants` members on the in-process homeserver. */
+async function runSfu(args: DemoArgs): Promise<number> {
+  if (args.server !== undefined) {
+    console.error("demo: the sfu scenario runs on the in-process homeserver only (no --homeserver)");
+    return 2;
+  }
+  installExitGuard();
+  const print = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  const timeline = new Timeline(print, 26);
+  print(`famedly-calls demo: sfu, ${args.participants} participants, LiveKit end-to-end media keys`);
+  const scenario = new SfuScenario({ timeline, participants: args.participants });
+  let outcome: ScenarioOutcome;
+  try {
+    outcome = await withTimeout(scenario.run(), `the whole scenario (${args.timeoutMs} ms)`, args.timeoutMs);
+  } catch (error) {
+    const failure = { step: scenario.currentStep, message: (error as Error).message };
+    timeline.add("demo", `✗ step "${failure.step}" failed: ${failure.message}`);
+    outcome = scenario.snapshot(failure);
+    await withTimeout(scenario.dispose(), "cleanup", 5000).catch(() => undefined);
+  }
+  const { summary, failure } = outcome;
+  print("");
+  for (const [who, keys] of Object.entries(summary.keys ?? {})) {
+    print(`  ${who} holds ${keys.map(([p, i]) => `${p}#${i}`).join(" ")}`);
+  }
+  print(`  keys consistent: ${String(summary.keysConsistent)}, setup ${summary.setupMs} ms`);
+  if (failure === undefined && summary.ok) {
+    print("OK: every step succeeded");
+  } else {
+    const why = failure ?? { step: scenario.currentStep, message: "keys are not consistent" };
     console.error(`FAILED at step "${why.step}": ${why.message}`);
   }
   if (args.json) {

@@ -27,8 +27,12 @@ export interface DemoSummary {
   /** `inviteToCall` called → both sides connected, in milliseconds (0 if they never connected). */
   setupMs: number;
   participants: ParticipantSummary[];
-  /** The reason the call ended, as the callee saw it. */
-  hangupReason: string;
+  /** one-to-one: the reason the call ended, as the callee saw it. */
+  hangupReason?: string;
+  /** sfu: whether every member in the call holds every other member's current key. */
+  keysConsistent?: boolean;
+  /** sfu: per participant id, the `[participant id, index]` keys its key provider holds. */
+  keys?: Record<string, [string, number][]>;
   events: TimelineEvent[];
 }
 

@@ -39,6 +39,26 @@ describe("npm run demo", () => {
     expect(run.stdout).toMatch(/^ +\+\d+ ms {2}@bob:local:BOB +state ringing$/m);
   }, 60_000);
 
+  it("runs the sfu scenario: 5 members exchange keys, one leaves and rejoins, keys consistent", async () => {
+    const run = await runScript("demo/cli.ts", ["--scenario", "sfu", "--participants", "5", "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const summary = lastJsonLine(run.stdout) as DemoSummary;
+    expect(summary.scenario).toBe("sfu");
+    expect(summary.ok).toBe(true);
+    expect(summary.keysConsistent).toBe(true);
+    const ids = summary.participants.map((p) => `${p.userId}:${p.deviceId}`);
+    expect(ids).toHaveLength(5);
+    expect(Object.keys(summary.keys ?? {}).sort()).toEqual([...ids].sort());
+    for (const [holder, keys] of Object.entries(summary.keys ?? {})) {
+      // Every member holds a key of every member (its own included).
+      expect(new Set(keys.map(([p]) => p)), holder).toEqual(new Set(ids));
+    }
+    const steps = summary.events.filter((e) => e.who === "demo" && e.what.startsWith("✓")).map((e) => e.what);
+    expect(steps.some((s) => s.includes("leaves: all 4 others use a new key"))).toBe(true);
+    expect(steps.some((s) => s.includes("rejoins"))).toBe(true);
+    expect(run.stdout).toMatch(/encrypting with own key #1/);
+  }, 60_000);
+
   it("refuses the mesh scenario with a clear message and a non-zero exit code", async () => {
     const run = await runScript("demo/cli.ts", ["--scenario", "mesh"]);
     expect(run.code).not.toBe(0);
