@@ -22,12 +22,16 @@ export {
   type GroupCallEvent,
   type GroupCallReaction,
   type GroupCallReactionRemoved,
+  type LocalMuteChange,
+  type KeysChange,
 } from "./group/events.js";
 export {
   MeshBackend,
   LiveKitBackend,
   type CallBackend,
   type LiveKitBackendOptions,
+  type MeshBackendJson,
+  type LiveKitBackendJson,
 } from "./group/CallBackend.js";
 export type { EncryptionKeyProvider } from "./group/EncryptionKeyProvider.js";
 export type { WebRTCDelegate, DelegateMediaDevices } from "./webrtc/WebRTCDelegate.js";

@@ -5,6 +5,25 @@
 import { VoipError, VoipErrorCode } from "../core/errors.js";
 import type { MembershipBackend } from "../matrix/schemas/famedlyMember.js";
 
+/** The wire form of {@link MeshBackend}. */
+// A type alias, not an interface: the wire forms must be assignable to `Record<string, unknown>`.
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions
+export type MeshBackendJson = {
+  /** Always `"mesh"`. */
+  type: "mesh";
+};
+
+/** The wire form of {@link LiveKitBackend}, as in `foci_active` / `backend`. */
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions
+export type LiveKitBackendJson = {
+  /** Always `"livekit"`. */
+  type: "livekit";
+  /** The LiveKit room alias. */
+  livekit_alias: string;
+  /** The LiveKit JWT service URL. */
+  livekit_service_url: string;
+};
+
 /** A mesh group call: every pair of devices has its own peer connection, signalled over to-device. */
 export class MeshBackend {
   /** Always `"mesh"`. */
@@ -13,7 +32,7 @@ export class MeshBackend {
   public readonly e2eeEnabled = false;
 
   /** The wire form: `{ type: "mesh" }`. */
-  public toJson(): { type: "mesh" } {
+  public toJson(): MeshBackendJson {
     return { type: "mesh" };
   }
 
@@ -57,7 +76,7 @@ export class LiveKitBackend {
   }
 
   /** The wire form: `{ type: "livekit", livekit_alias, livekit_service_url }`. */
-  public toJson(): { type: "livekit"; livekit_alias: string; livekit_service_url: string } {
+  public toJson(): LiveKitBackendJson {
     return {
       type: "livekit",
       livekit_alias: this.livekitAlias,

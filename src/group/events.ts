@@ -64,7 +64,7 @@ export interface GroupCallEvents {
   /** The loudest participant changed (mesh). */
   activeSpeakerChanged: (participant: CallParticipant | undefined) => void;
   /** Our microphone or camera was muted or unmuted. */
-  localMuteChanged: (change: { kind: "audio" | "video"; muted: boolean }) => void;
+  localMuteChanged: (change: LocalMuteChange) => void;
   /** Our screen sharing started or stopped. */
   localScreenshareChanged: (enabled: boolean) => void;
   /** A reaction arrived. */
@@ -72,7 +72,7 @@ export interface GroupCallEvents {
   /** A reaction was removed. */
   reactionRemoved: (reaction: GroupCallReactionRemoved) => void;
   /** An SFU media key of a participant was installed (LiveKit). */
-  keysChanged: (change: { participant: CallParticipant; index: number }) => void;
+  keysChanged: (change: KeysChange) => void;
   /** Something failed in the background (a refresh, a key send …); the call goes on. */
   error: (error: VoipError) => void;
   /** Every event above, in order, as one tagged object. */
@@ -84,22 +84,72 @@ export interface GroupCallEvents {
  * arguments by name (`stateChanged` → `{ kind, state, previous }`; `localMuteChanged` → `{ kind, change }`).
  */
 export type GroupCallEvent =
-  | { kind: "stateChanged"; state: GroupCallState; previous: GroupCallState }
-  | { kind: "participantsJoined"; participants: CallParticipant[] }
-  | { kind: "participantsLeft"; participants: CallParticipant[] }
-  | { kind: "callAdded"; call: CallSession }
-  | { kind: "callRemoved"; call: CallSession }
-  | { kind: "callReplaced"; existing: CallSession; replacement: CallSession }
-  | { kind: "streamAdded"; stream: WrappedMediaStream }
-  | { kind: "streamRemoved"; stream: WrappedMediaStream }
-  | { kind: "streamReplaced"; stream: WrappedMediaStream }
-  | { kind: "activeSpeakerChanged"; participant: CallParticipant | undefined }
-  | { kind: "localMuteChanged"; change: { kind: "audio" | "video"; muted: boolean } }
-  | { kind: "localScreenshareChanged"; enabled: boolean }
-  | { kind: "reactionAdded"; reaction: GroupCallReaction }
-  | { kind: "reactionRemoved"; reaction: GroupCallReactionRemoved }
-  | { kind: "keysChanged"; change: { participant: CallParticipant; index: number } }
-  | { kind: "error"; error: VoipError };
+  | {
+      /** The event name. */ kind: "stateChanged";
+      /** The new state. */ state: GroupCallState;
+      /** The state before. */ previous: GroupCallState;
+    }
+  | {
+      /** The event name. */ kind: "participantsJoined" | "participantsLeft";
+      /** The devices that joined or left. */ participants: CallParticipant[];
+    }
+  | {
+      /** The event name. */ kind: "callAdded" | "callRemoved";
+      /** The mesh leg. */ call: CallSession;
+    }
+  | {
+      /** The event name. */ kind: "callReplaced";
+      /** The leg that was replaced. */ existing: CallSession;
+      /** The leg that replaces it. */ replacement: CallSession;
+    }
+  | {
+      /** The event name. */ kind: "streamAdded" | "streamRemoved" | "streamReplaced";
+      /** The stream. */ stream: WrappedMediaStream;
+    }
+  | {
+      /** The event name. */ kind: "activeSpeakerChanged";
+      /** The loudest participant, if any. */ participant: CallParticipant | undefined;
+    }
+  | {
+      /** The event name. */ kind: "localMuteChanged";
+      /** What was muted or unmuted. */ change: LocalMuteChange;
+    }
+  | {
+      /** The event name. */ kind: "localScreenshareChanged";
+      /** Whether we share our screen now. */ enabled: boolean;
+    }
+  | {
+      /** The event name. */ kind: "reactionAdded";
+      /** The reaction. */ reaction: GroupCallReaction;
+    }
+  | {
+      /** The event name. */ kind: "reactionRemoved";
+      /** The removal. */ reaction: GroupCallReactionRemoved;
+    }
+  | {
+      /** The event name. */ kind: "keysChanged";
+      /** Whose key, at which index. */ change: KeysChange;
+    }
+  | {
+      /** The event name. */ kind: "error";
+      /** What failed. */ error: VoipError;
+    };
+
+/** Our microphone or camera was muted or unmuted (`localMuteChanged`). */
+export interface LocalMuteChange {
+  /** `audio` for the microphone, `video` for the camera. */
+  kind: "audio" | "video";
+  /** Muted now. */
+  muted: boolean;
+}
+
+/** An SFU media key was installed (`keysChanged`). */
+export interface KeysChange {
+  /** Whose key. */
+  participant: CallParticipant;
+  /** The key index. */
+  index: number;
+}
 
 /** @internal The named event and its arguments for a tagged event. */
 export function eventArgs(event: GroupCallEvent): {
