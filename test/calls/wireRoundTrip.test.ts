@@ -65,6 +65,7 @@ describe("every signalling event we build survives the homeserver and the parse 
       const parsed = parseContent(event.type, event.content, silentLogger, { transport: "room" });
       expect(parsed.ok, event.type).toBe(true);
       expect(event.content).toEqual(sent[i]![1]);
+      expect(parsed.ok && parsed.content, `${event.type} after the parse step`).toEqual(sent[i]![1]);
     }
     // On the wire the room is encrypted: the server saw only ciphertext.
     const wire = hs.transcript().filter((e) => e.kind === "room" && e.type.startsWith("m.call."));
