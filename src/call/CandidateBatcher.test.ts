@@ -100,10 +100,21 @@ describe("CandidateBatcher", () => {
   });
 
   it("gives up after more than five failures in a row", async () => {
-    const { batcher, onGiveUp } = make(() => Promise.reject(new Error("offline")));
+    const attempts: number[] = [];
+    const start = Date.now();
+    const { batcher, onGiveUp } = make(() => {
+      attempts.push(Date.now() - start);
+      return Promise.reject(new Error("offline"));
+    });
     batcher.enable();
     batcher.add(cand(1));
-    await vi.advanceTimersByTimeAsync(200 + 1000 + 2000 + 4000 + 8000 + 16000 + 32000);
+    // Five failures (backoff 1, 2, 4, 8 s after the batch delay): still trying.
+    await vi.advanceTimersByTimeAsync(200 + 1000 + 2000 + 4000 + 8000);
+    expect(attempts).toEqual([200, 1200, 3200, 7200, 15200]);
+    expect(onGiveUp).not.toHaveBeenCalled();
+    // The sixth failure gives up: no further attempt, no timer left.
+    await vi.advanceTimersByTimeAsync(16_000 + 64_000);
+    expect(attempts).toEqual([200, 1200, 3200, 7200, 15200, 31200]);
     expect(onGiveUp).toHaveBeenCalledTimes(1);
     expect(vi.getTimerCount()).toBe(0);
   });

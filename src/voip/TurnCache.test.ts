@@ -47,6 +47,19 @@ describe("TurnCache", () => {
     expect((await cache.get())[0]?.username).toBe("u2");
     cache.dispose();
     expect(vi.getTimerCount()).toBe(0);
+
+    // Without a running call nothing is fetched at 90%; the next get() fetches.
+    const idle = portWith([
+      { uris: ["turn:a"], username: "u1", password: "p1", ttl: 100 },
+      { uris: ["turn:a"], username: "u2", password: "p2", ttl: 100 },
+    ]);
+    const lazy = new TurnCache(idle.port, systemClock, silentLogger, () => false);
+    await lazy.get();
+    await vi.advanceTimersByTimeAsync(95_000);
+    expect(idle.getTurnServers).toHaveBeenCalledTimes(1);
+    expect((await lazy.get())[0]?.username).toBe("u2");
+    expect(idle.getTurnServers).toHaveBeenCalledTimes(2);
+    lazy.dispose();
   });
 
   it("tolerates an empty uris list and a missing answer", async () => {
