@@ -90,8 +90,10 @@ describe("synthetic sources", () => {
     expect(activeSourceCount()).toBe(0);
     await sleep(50);
     const settled = samples();
+    const settledFrames = frames();
     await sleep(150);
     expect(samples()).toBe(settled);
+    expect(frames()).toBe(settledFrames); // the stopped video source sends no more frames either
   });
 
   it("count clones of clones and of streams; a clone of a stopped track does not restart the source", () => {
