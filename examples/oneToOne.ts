@@ -70,6 +70,7 @@ export async function example(): Promise<void> {
   await call.setMicrophoneMuted(true);
   await call.setRemoteOnHold(true);
   await call.setScreensharingEnabled(true);
+  await call.sendAssertedIdentity({ displayName: "Reception" }); // MSC3086; the peer's is call.remoteAssertedIdentity
   await call.hangup();
   await voip.dispose();
 }
