@@ -59,11 +59,3 @@ export class MatrixPortError extends Error {
     super(message, options);
   }
 }
-
-/** True for failures worth retrying: rate limits, server errors and network errors (status 0). */
-export function isRetryableSendError(error: unknown): boolean {
-  if (error instanceof MatrixPortError) {
-    return error.httpStatus === 429 || error.httpStatus >= 500 || error.httpStatus === 0;
-  }
-  return !(error instanceof VoipError);
-}

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { isRetryableSendError, MatrixPortError } from "../core/errors.js";
+import { MatrixPortError } from "../core/errors.js";
 import type { MatrixClientPort, SyncBatch, ToDeviceEvent } from "../matrix/MatrixClientPort.js";
 import { LocalHomeserver } from "./LocalHomeserver.js";
 
@@ -90,7 +90,6 @@ describe("LocalHomeserver faults: requests", () => {
     const error = await alice.sendRoomEvent(roomId, "m.room.message", { n: 3 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MatrixPortError);
     expect(error).toMatchObject({ errcode: "M_LIMIT_EXCEEDED", httpStatus: 429, retryAfterMs: 1234 });
-    expect(isRetryableSendError(error)).toBe(true);
     expect(hs.stats.rateLimited).toBe(1);
     expect(hs.stats.retries).toBe(0);
     expect(

@@ -5,7 +5,7 @@ import {
   UnsupportedDelayedEventsEndpointError,
 } from "matrix-js-sdk";
 import { describe, expect, it } from "vitest";
-import { isRetryableSendError, MatrixPortError } from "../../../core/errors.js";
+import { MatrixPortError } from "../../../core/errors.js";
 import { isTransportFailure, toMatrixPortError } from "./errors.js";
 
 describe("toMatrixPortError", () => {
@@ -14,7 +14,6 @@ describe("toMatrixPortError", () => {
     expect(error).toBeInstanceOf(MatrixPortError);
     expect(error).toMatchObject({ errcode: "M_FORBIDDEN", httpStatus: 403, retryAfterMs: undefined });
     expect(error.message).toContain("send:");
-    expect(isRetryableSendError(error)).toBe(false);
   });
 
   it("reads how long to wait from a rate-limit answer (body or Retry-After header)", () => {
@@ -35,7 +34,6 @@ describe("toMatrixPortError", () => {
       new Headers({ "Retry-After": "3" }),
     );
     expect(toMatrixPortError(header, "send").retryAfterMs).toBe(3000);
-    expect(isRetryableSendError(toMatrixPortError(header, "send"))).toBe(true);
   });
 
   it("maps non-JSON HTTP errors, network failures and missing endpoints", () => {
