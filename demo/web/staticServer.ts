@@ -18,11 +18,36 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-/** Serves the files under `root` on `127.0.0.1:port` (0: any free port); `/` is `index.html`. */
-export async function serveStatic(root: string, port = 0): Promise<StaticServer> {
+/**
+ * Answers a request the files do not cover (e.g. the SFU page's `/livekit/…` routes): a status and a body, or
+ * undefined for 404.
+ */
+export type ApiRoute = (url: URL) => Promise<{ type: string; body: string } | undefined>;
+
+/**
+ * Serves the files under `root` on `127.0.0.1:port` (0: any free port); `/` is `index.html`. Paths under `/api`-like
+ * prefixes can be answered by `api` (tried first for paths starting with `/livekit/`).
+ */
+export async function serveStatic(root: string, port = 0, api?: ApiRoute): Promise<StaticServer> {
   const base = normalize(root + sep);
   const server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? "/", "http://localhost").pathname);
+    const url = new URL(request.url ?? "/", "http://localhost");
+    if (api !== undefined && url.pathname.startsWith("/livekit/")) {
+      api(url).then(
+        (answer) => {
+          if (answer === undefined) {
+            response.writeHead(404).end("not found");
+          } else {
+            response.writeHead(200, { "content-type": answer.type }).end(answer.body);
+          }
+        },
+        (error: unknown) => {
+          response.writeHead(500).end(String(error));
+        },
+      );
+      return;
+    }
+    const path = decodeURIComponent(url.pathname);
     const file = normalize(join(base, path === "/" ? "index.html" : path));
     if (!file.startsWith(base) || request.method !== "GET") {
       response.writeHead(404).end();

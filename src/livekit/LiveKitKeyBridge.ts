@@ -47,6 +47,7 @@ export class LiveKitKeyBridge implements EncryptionKeyProvider {
   private readonly provider: BridgeKeyProvider;
   private readonly store: KeyStore;
   private readonly salt: string;
+  private readonly latestIndex = new Map<string, number>();
 
   public constructor(options: LiveKitKeyBridgeOptions = {}) {
     this.store = new KeyStore(options.keyRingSize ?? DEFAULT_KEY_RING_SIZE);
@@ -61,6 +62,11 @@ export class LiveKitKeyBridge implements EncryptionKeyProvider {
     this.keyProvider = this.provider;
   }
 
+  /** The index of the latest key set for `participantIdentity` (for our own device: the index we encrypt with). */
+  public keyIndex(participantIdentity: string): number | undefined {
+    return this.latestIndex.get(participantIdentity);
+  }
+
   /** Installs `key` for `participant` at `index`; for our own device this also makes it the key we encrypt with. */
   public async onSetEncryptionKey(
     participant: CallParticipant,
@@ -70,6 +76,7 @@ export class LiveKitKeyBridge implements EncryptionKeyProvider {
     this.store.check(participant, index, key);
     const material = await createKeyMaterialFromBuffer(toArrayBuffer(key));
     this.store.set(participant, index, key);
+    this.latestIndex.set(participant.id, index);
     this.provider.install(material, participant.id, index);
   }
 

@@ -1,0 +1,105 @@
+/**
+ * The web demo's SFU page in headless Chromium: alice and bob (livekit-client, our LiveKitKeyBridge fed by our key
+ * manager over an in-page LocalHomeserver) join the real LiveKit server with E2EE and render each other's video.
+ * Saves a screenshot (docs/sfu-demo.png when UPDATE_SCREENSHOTS=1).
+ */
+import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { buildWebDemo } from "../../demo/web/build.js";
+import { livekitRoutes } from "../../demo/web/livekitRoutes.js";
+import type { SfuParticipantState, SfuWho } from "../../demo/web/sfuApi.js";
+import { serveStatic, type StaticServer } from "../../demo/web/staticServer.js";
+import { haveChromium, launchChromium } from "../browser/chromium.js";
+
+const chromiumPresent = haveChromium("the SFU page browser test");
+const livekit = inject("livekit");
+
+let dir: string | undefined;
+let server: StaticServer | undefined;
+let browser: Browser | undefined;
+let page: Page;
+const pageErrors: string[] = [];
+
+async function states(): Promise<Record<SfuWho, SfuParticipantState>> {
+  return page.evaluate(() => window.sfu!.state());
+}
+
+/** Polls the page until `check` accepts both participants' states. */
+async function until(
+  what: string,
+  check: (s: Record<SfuWho, SfuParticipantState>) => boolean,
+  timeoutMs = 30_000,
+): Promise<Record<SfuWho, SfuParticipantState>> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await states();
+    if (check(s)) {
+      return s;
+    }
+    if (Date.now() > end) {
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.skipIf(!chromiumPresent)("SFU page in headless Chromium with a real LiveKit server", () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "famedly-sfu-demo-"));
+    server = await serveStatic(await buildWebDemo(join(dir, "dist")), 0, livekitRoutes(livekit));
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1100, height: 560 } });
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    page.on("console", (message) => {
+      if (message.type() === "error") {
+        pageErrors.push(message.text());
+      }
+    });
+    await page.goto(`${server.url}sfu.html`);
+    await page.waitForFunction(() => window.sfu !== undefined, undefined, { timeout: 10_000 });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (dir) {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("alice and bob join with E2EE, get keys only from the key manager, and render each other's video", async () => {
+    await page.evaluate(() => window.sfu!.join("alice"));
+    await page.evaluate(() => window.sfu!.join("bob"));
+    const joined = await until(
+      "both decoding",
+      (s) => s.alice.remoteFramesRendered >= 30 && s.bob.remoteFramesRendered >= 30,
+    );
+    for (const who of ["alice", "bob"] as const) {
+      expect(joined[who]).toMatchObject({ groupState: "entered", connection: "connected" });
+      expect(joined[who].keyIndex).toBeDefined();
+      expect(joined[who].keysSet).toBeGreaterThanOrEqual(2); // its own key and the other's
+      expect(joined[who].remoteVideoWidth).toBeGreaterThan(0);
+    }
+    // Decoded video changes from frame to frame (the fake camera animates).
+    const first = joined.alice.remoteFrameHash;
+    await until("alice's remote picture to change", (s) => s.alice.remoteFrameHash !== first);
+    // livekit-client used no ICE server but the loopback STUN address of the test server's config.
+    const urls = await page.evaluate(() => window.sfu!.iceServerUrls());
+    expect(urls.length).toBeGreaterThan(0);
+    expect(new Set(urls)).toEqual(new Set(["stun:127.0.0.1:3478"]));
+
+    const shot = join(dir!, "sfu-demo.png");
+    await page.screenshot({ path: shot });
+    const png = await readFile(shot);
+    expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
+    if (process.env.UPDATE_SCREENSHOTS === "1") {
+      await copyFile(shot, join(import.meta.dirname, "../../docs/sfu-demo.png"));
+    }
+    await page.evaluate(() => window.sfu!.leave("bob"));
+    await page.evaluate(() => window.sfu!.leave("alice"));
+    expect(pageErrors).toEqual([]);
+  });
+});
