@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { REFERENCE_TIMEOUTS, type VoipOptions } from "../src/index.js";
 import { installExitGuard } from "../src/node/index.js";
 import { measureSetupLatency, type SetupLatencyResult } from "./setupLatency.js";
+import { formatSfuKeys, measureSfuKeys } from "./sfuKeys.js";
 
 const USAGE = `Usage: npm run bench -- [--calls N] [--warmup N] [--variant JSON] [--json]
 
@@ -123,6 +124,9 @@ async function main(): Promise<number> {
     }
   }
 
+  const sfuKeys = await measureSfuKeys();
+  console.log(`\n${formatSfuKeys(sfuKeys).join("\n")}`);
+
   if (json) {
     const ours = results[1]!.result;
     console.log(
@@ -133,6 +137,7 @@ async function main(): Promise<number> {
         machine,
         runs: results.map(({ name, options, result }) => ({ name, options, ...result })),
         ratioP50: reference.p50 / ours.p50,
+        sfuKeys,
       }),
     );
   }

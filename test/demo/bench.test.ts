@@ -7,6 +7,10 @@ interface BenchJson {
   calls: number;
   runs: { name: string; samples: number[]; p50: number; p95: number; phases: [string, number][] }[];
   ratioP50: number;
+  sfuKeys: {
+    rows: { members: number; requestsPerRotation: number; recipientsPerRotation: number; cpuMsP50: number }[];
+    membershipChanges: { members: number; changes: number; totalMs: number }[];
+  };
 }
 
 describe("npm run bench", () => {
@@ -34,6 +38,18 @@ describe("npm run bench", () => {
     expect(reference!.p50).toBeGreaterThanOrEqual(500);
     expect(ours!.p50).toBeLessThan(reference!.p50);
     expect(result.ratioP50).toBeCloseTo(reference!.p50 / ours!.p50, 6);
+    // SFU keys: one sendToDevice per rotation whatever the size of the call, every other member a recipient.
+    expect(result.sfuKeys.rows.map((r) => r.members)).toEqual([10, 100, 500]);
+    for (const row of result.sfuKeys.rows) {
+      expect(row.requestsPerRotation).toBe(1);
+      expect(row.recipientsPerRotation).toBeGreaterThanOrEqual(row.members - 2);
+      expect(row.cpuMsP50).toBeGreaterThan(0);
+    }
+    expect(result.sfuKeys.membershipChanges.map((m) => [m.members, m.changes])).toEqual([
+      [50, 1000],
+      [500, 1000],
+    ]);
+    expect(run.stdout).toMatch(/^\| 500 \| 1 \| /m);
   }, 120_000);
 
   it("rejects a bad --calls", async () => {
