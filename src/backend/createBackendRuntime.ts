@@ -4,6 +4,8 @@
  */
 import type { GroupCallBackendContext, GroupCallBackendRuntime } from "../group/backendRuntime.js";
 import { createLiveKitRuntime } from "./livekit/LiveKitRuntime.js";
+import type { MeshLegFactory } from "./mesh/legs.js";
+import { MeshRuntime } from "./mesh/MeshRuntime.js";
 
 /** A runtime with no behaviour: membership, participants and reactions still work (the session owns them). */
 export function membershipOnlyRuntime(): GroupCallBackendRuntime {
@@ -11,10 +13,13 @@ export function membershipOnlyRuntime(): GroupCallBackendRuntime {
 }
 
 /** @internal Creates the runtime for `ctx.backend`. */
-export function createBackendRuntime(ctx: GroupCallBackendContext): GroupCallBackendRuntime {
+export function createBackendRuntime(
+  ctx: GroupCallBackendContext,
+  legs?: MeshLegFactory,
+): GroupCallBackendRuntime {
   switch (ctx.backend.type) {
     case "mesh":
-      return membershipOnlyRuntime();
+      return legs ? new MeshRuntime(ctx, legs) : membershipOnlyRuntime();
     case "livekit":
       return createLiveKitRuntime(ctx, ctx.backend);
   }

@@ -111,7 +111,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
         dialect: options.dialect ?? "famedly-v2",
         useUnprotectedPerDeviceStateKeys: options.useUnprotectedPerDeviceStateKeys ?? false,
       },
-      createRuntime: createBackendRuntime,
+      createRuntime: (ctx) => createBackendRuntime(ctx, this),
       emitIncoming: (group) => {
         this.emit("incomingGroupCall", group);
       },
@@ -281,7 +281,8 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     });
     const init: CallSessionInit = { ...leg };
     delete (init as Partial<MeshLegInit>).dialect;
-    return this.#createCall(init, transport, platformOnly(this.#delegate));
+    delete (init as Partial<MeshLegInit>).onPeerConnection;
+    return this.#createCall(init, transport, platformOnly(this.#delegate, leg.onPeerConnection));
   }
 
   #roomTransport(roomId: string): SignallingTransport {
@@ -445,13 +446,22 @@ export interface MeshLegInit extends CallSessionInit {
   remoteSessionId: string;
   /** The peer's dialect (PROTOCOL P2), asked at each send. */
   dialect: () => MeshDialect;
+  /** Told the leg's peer connection when it is created (the mesh reads its stats for the active speaker). */
+  onPeerConnection?: (pc: RTCPeerConnection) => void;
 }
 
 /** The platform part of a delegate, without the app callbacks meant for 1:1 calls (mesh legs use this). */
-function platformOnly(delegate: WebRTCDelegate): WebRTCDelegate {
+function platformOnly(
+  delegate: WebRTCDelegate,
+  onPeerConnection?: (pc: RTCPeerConnection) => void,
+): WebRTCDelegate {
   return {
     mediaDevices: delegate.mediaDevices,
     isWeb: delegate.isWeb,
-    createPeerConnection: (config) => delegate.createPeerConnection(config),
+    createPeerConnection: async (config) => {
+      const pc = await delegate.createPeerConnection(config);
+      onPeerConnection?.(pc);
+      return pc;
+    },
   };
 }

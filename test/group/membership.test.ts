@@ -55,21 +55,22 @@ describe("group call membership", () => {
           device_id: "ALICE",
           expires_ts: world.clock.now() + SIX_MIN,
           membershipID: alice.voip.sessionId,
-          feeds: [],
+          feeds: [{ purpose: "m.usermedia" }],
         },
       ],
     });
-    expect(events).toEqual([
-      {
-        kind: "stateChanged",
-        state: GroupCallState.Entered,
-        previous: GroupCallState.LocalCallFeedUninitialized,
-      },
-      {
-        kind: "participantsJoined",
-        participants: [expect.objectContaining({ id: "@alice:local:ALICE", isLocal: true })],
-      },
+    // Mesh: local media first (reference §10.3 item 13), then entered.
+    expect(events.map((e) => (e.kind === "stateChanged" ? e.state : e.kind))).toEqual([
+      GroupCallState.InitializingLocalCallFeed,
+      "streamAdded",
+      GroupCallState.LocalCallFeedInitialized,
+      GroupCallState.Entered,
+      "participantsJoined",
     ]);
+    expect(events.at(-1)).toEqual({
+      kind: "participantsJoined",
+      participants: [expect.objectContaining({ id: "@alice:local:ALICE", isLocal: true })],
+    });
     expect(participantIds(group)).toEqual(["@alice:local:ALICE"]);
     expect(discovered).toEqual([roomId]);
     const bobGroup = bob.voip.groupCalls.get(`${roomId}:${roomId}`);

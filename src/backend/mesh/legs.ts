@@ -5,22 +5,41 @@ import { readStreamMetadata } from "../../call/signalling.js";
 import { CallDirection, CallType } from "../../call/types.js";
 import type { MeshDialect } from "../../matrix/parse.js";
 import type { ParsedMembership } from "../../matrix/schemas/membership.js";
-import type { VoIP } from "../../voip/VoIP.js";
+import type { MeshLegInit } from "../../voip/VoIP.js";
 import type { InboundInvite } from "./MeshInbound.js";
 
-/** @internal The dialect to write to a member (PROTOCOL P2): only `backend` → v1; otherwise v2. */
-export function dialectOf(membership: ParsedMembership | undefined): MeshDialect {
-  return membership?.dialect === "famedly-v1" ? "famedly-v1" : "famedly-v2";
+/**
+ * @internal The dialect to write to a member (PROTOCOL P2): only `backend` → v1; `foci_active` → v2; unknown →
+ * `fallback` (VoipOptions.dialect, v2 by default).
+ */
+export function dialectOf(
+  membership: ParsedMembership | undefined,
+  fallback: MeshDialect = "famedly-v2",
+): MeshDialect {
+  if (membership?.dialect === "famedly-v1" || membership?.dialect === "famedly-v2") {
+    return membership.dialect;
+  }
+  return fallback;
+}
+
+/** @internal What the legs need of `VoIP`. */
+export interface MeshLegFactory {
+  createMeshLeg(init: MeshLegInit): CallSession;
+  newCallId(): string;
 }
 
 /** @internal What both kinds of leg share. */
 export interface LegOptions {
-  voip: VoIP;
+  voip: MeshLegFactory;
   roomId: string;
   groupCallId: string;
   media: LegMediaSource;
   /** The peer's current membership (its dialect is read at each send). */
   membership: () => ParsedMembership | undefined;
+  /** What to write when the peer's dialect is unknown. */
+  defaultDialect?: MeshDialect;
+  /** Told each leg's peer connection when it is created. */
+  onPeerConnection?: (leg: CallSession, pc: RTCPeerConnection) => void;
 }
 
 /**
@@ -28,8 +47,12 @@ export interface LegOptions {
  * `dest_session_id` its `membershipID`, sending clones of the group's media. The invite leaves on
  * `negotiationneeded`. Resolves with the leg once its media is attached (it may have ended meanwhile).
  */
-export async function placeLeg(opts: LegOptions, member: ParsedMembership): Promise<CallSession> {
-  const leg = opts.voip.createMeshLeg({
+export async function placeLeg(
+  opts: LegOptions,
+  member: ParsedMembership,
+  onCreated?: (leg: CallSession) => void,
+): Promise<CallSession> {
+  const leg: CallSession = opts.voip.createMeshLeg({
     callId: opts.voip.newCallId(),
     roomId: opts.roomId,
     groupCallId: opts.groupCallId,
@@ -39,8 +62,14 @@ export async function placeLeg(opts: LegOptions, member: ParsedMembership): Prom
     remoteDeviceId: member.deviceId,
     remoteSessionId: member.membershipId,
     media: opts.media,
-    dialect: () => dialectOf(opts.membership() ?? member),
+    // An old (famedly-v1) deployment writes m.call.* to everyone; otherwise the peer's dialect (P2).
+    dialect: () =>
+      opts.defaultDialect === "famedly-v1"
+        ? "famedly-v1"
+        : dialectOf(opts.membership() ?? member, opts.defaultDialect),
+    onPeerConnection: (pc) => opts.onPeerConnection?.(leg, pc),
   });
+  onCreated?.(leg);
   try {
     await leg.initOutbound();
   } catch {
@@ -53,9 +82,13 @@ export async function placeLeg(opts: LegOptions, member: ParsedMembership): Prom
  * @internal Takes an invite from a member (reference §6.7, incoming): an incoming leg with the offer set and clones
  * of the group's media attached, in `ringing`. The caller answers it (mesh legs are answered automatically).
  */
-export async function acceptLeg(opts: LegOptions, invite: InboundInvite): Promise<CallSession> {
+export async function acceptLeg(
+  opts: LegOptions,
+  invite: InboundInvite,
+  onCreated?: (leg: CallSession) => void,
+): Promise<CallSession> {
   const metadata = readStreamMetadata(invite.content);
-  const leg = opts.voip.createMeshLeg({
+  const leg: CallSession = opts.voip.createMeshLeg({
     callId: invite.content.call_id,
     roomId: opts.roomId,
     groupCallId: opts.groupCallId,
@@ -68,7 +101,9 @@ export async function acceptLeg(opts: LegOptions, invite: InboundInvite): Promis
     media: opts.media,
     // A reply uses the dialect the invite came in (P2).
     dialect: () => invite.dialect,
+    onPeerConnection: (pc) => opts.onPeerConnection?.(leg, pc),
   });
+  onCreated?.(leg);
   await leg.initWithInvite(invite.content.offer, metadata);
   return leg;
 }
