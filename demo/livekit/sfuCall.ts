@@ -30,7 +30,11 @@ const GROUP_CALL_ID = "sfu-media-call";
 const LIVEKIT_ROOM = "sfu-media-room";
 
 /** A token for `identity` in the call's LiveKit room (what the deployment's JWT service hands out). */
-export async function livekitToken(server: LiveKitServerInfo, identity: string, room = LIVEKIT_ROOM): Promise<string> {
+export async function livekitToken(
+  server: LiveKitServerInfo,
+  identity: string,
+  room = LIVEKIT_ROOM,
+): Promise<string> {
   const token = new AccessToken(server.apiKey, server.apiSecret, { identity, ttl: "10m" });
   token.addGrant({ room, roomJoin: true, canPublish: true, canSubscribe: true });
   return token.toJwt();
@@ -77,10 +81,18 @@ export class SfuCall {
       createNodeDelegate({ keyProvider: bridge, audio: false, video: false }),
       { clock: this.clock },
     );
-    const backend = new LiveKitBackend({ livekitServiceUrl: "http://127.0.0.1/jwt", livekitAlias: LIVEKIT_ROOM });
+    const backend = new LiveKitBackend({
+      livekitServiceUrl: "http://127.0.0.1/jwt",
+      livekitAlias: LIVEKIT_ROOM,
+    });
     const group = await voip.fetchOrCreateGroupCall(GROUP_CALL_ID, this.roomId, backend);
     await group.enter();
-    const media = await NodeSfuParticipant.join(this.server.wsUrl, await livekitToken(this.server, id), id, bridge);
+    const media = await NodeSfuParticipant.join(
+      this.server.wsUrl,
+      await livekitToken(this.server, id),
+      id,
+      bridge,
+    );
     await media.publish();
     const member = { id, voip, bridge, group, media };
     this.members.push(member);

@@ -74,7 +74,9 @@ class SfuParticipant {
     const token = await (await fetch(`/livekit/token?identity=${encodeURIComponent(this.identity)}`)).text();
     await room.connect(config.wsUrl, token);
     await room.localParticipant.enableCameraAndMicrophone();
-    const local = room.localParticipant.getTrackPublications().find((p) => p.kind === Track.Kind.Video)?.track;
+    const local = room.localParticipant
+      .getTrackPublications()
+      .find((p) => p.kind === Track.Kind.Video)?.track;
     if (local !== undefined) {
       local.attach(document.querySelector<HTMLVideoElement>(`#${this.who} video.local`)!);
     }
