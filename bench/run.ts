@@ -3,10 +3,14 @@ import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { REFERENCE_TIMEOUTS, type VoipOptions } from "../src/index.js";
 import { installExitGuard } from "../src/node/index.js";
+import { benchMembershipEvents } from "./membershipEvents.js";
 import { measureSetupLatency, type SetupLatencyResult } from "./setupLatency.js";
 import { formatSfuKeys, measureSfuKeys } from "./sfuKeys.js";
 
 const USAGE = `Usage: npm run bench -- [--calls N] [--warmup N] [--variant JSON] [--json]
+
+Call setup latency (two runs, more with --variant), then group-call membership processing (1,000 and 10,000
+membership state events, one per sync batch).
 
   --calls N       measured calls per run (default 20)
   --warmup N      warm-up calls per run, not counted (default 2)
@@ -126,6 +130,14 @@ async function main(): Promise<number> {
 
   const sfuKeys = await measureSfuKeys();
   console.log(`\n${formatSfuKeys(sfuKeys).join("\n")}`);
+  console.log("\ngroup calls: membership state events, one per sync batch, processed while in the call");
+  const membership = await benchMembershipEvents();
+  console.log("\n| membership events | median ms (5 runs) | µs per event |");
+  console.log("|---:|---:|---:|");
+  for (const size of membership.sizes) {
+    console.log(`| ${size.events} | ${fmt(size.medianMs)} | ${fmt(size.perEventUs)} |`);
+  }
+  console.log(`\n10,000 / 1,000: ${membership.ratio.toFixed(2)}x (linear: about 10x)`);
 
   if (json) {
     const ours = results[1]!.result;
@@ -138,6 +150,7 @@ async function main(): Promise<number> {
         runs: results.map(({ name, options, result }) => ({ name, options, ...result })),
         ratioP50: reference.p50 / ours.p50,
         sfuKeys,
+        membership,
       }),
     );
   }

@@ -11,6 +11,7 @@ interface BenchJson {
     rows: { members: number; requestsPerRotation: number; recipientsPerRotation: number; cpuMsP50: number }[];
     membershipChanges: { members: number; changes: number; totalMs: number }[];
   };
+  membership: { sizes: { events: number; medianMs: number; samplesMs: number[] }[]; ratio: number };
 }
 
 describe("npm run bench", () => {
@@ -50,6 +51,15 @@ describe("npm run bench", () => {
       [500, 1000],
     ]);
     expect(run.stdout).toMatch(/^\| 500 \| 1 \| /m);
+    expect(run.stdout).toMatch(/^\| membership events \| median ms \(5 runs\) \| µs per event \|$/m);
+    expect(result.membership.sizes.map((s) => [s.events, s.samplesMs.length])).toEqual([
+      [1000, 5],
+      [10000, 5],
+    ]);
+    expect(result.membership.ratio).toBeCloseTo(
+      result.membership.sizes[1]!.medianMs / result.membership.sizes[0]!.medianMs,
+      6,
+    );
   }, 120_000);
 
   it("rejects a bad --calls", async () => {

@@ -1,0 +1,170 @@
+// Membership processing: N `com.famedly.call.member` state events, one per sync batch, through `VoIP`'s sync
+// handler while we are in the call. A synthetic port (no homeserver) so that only the library's work is timed.
+import { performance } from "node:perf_hooks";
+import {
+  MeshBackend,
+  VoIP,
+  type MatrixClientPort,
+  type StateEvent,
+  type SyncBatch,
+  type WebRTCDelegate,
+} from "../src/index.js";
+import { ManualClock } from "../src/testing/index.js";
+import { median } from "./stats.js";
+
+/** The result of one run. */
+export interface MembershipResult {
+  /** State events processed. */
+  events: number;
+  /** Total time in the sync handler (ms). */
+  totalMs: number;
+  /** Mean per event (µs). */
+  perEventUs: number;
+  /** Participants of the call at the end (ours included). */
+  participants: number;
+  /** Time of each tenth of the events (ms), to show the cost does not grow with the room. */
+  tenthsMs: number[];
+}
+
+const ROOM = "!bench:local";
+const ME = "@me:local";
+
+/**
+ * Processes `events` membership state events: device i of user `@u<i>` joins the call (each from its own user, so
+ * every event touches a new state key), every tenth event refreshes an earlier member instead. Our own device is
+ * in the call, with a listener on `participantsJoined`.
+ */
+export async function measureMembershipEvents(events: number): Promise<MembershipResult> {
+  const clock = new ManualClock();
+  const users = Array.from({ length: events }, (_, i) => `@u${i}:local`);
+  let listener: ((batch: SyncBatch) => void | Promise<void>) | undefined;
+  let seq = 0;
+  const memberEvent = (userId: string): StateEvent => ({
+    eventId: `$m${seq++}`,
+    roomId: ROOM,
+    type: "m.room.member",
+    sender: userId,
+    stateKey: userId,
+    content: { membership: "join" },
+    originServerTs: clock.now(),
+  });
+  const roomState = [ME, ...users].map(memberEvent);
+  const port: MatrixClientPort = {
+    userId: ME,
+    deviceId: "ME",
+    onSync: (l) => {
+      listener = l;
+      return () => undefined;
+    },
+    getJoinedRoomIds: () => [ROOM],
+    getRoom: () => ({
+      roomId: ROOM,
+      encrypted: false,
+      isDirect: false,
+      roomVersion: "10",
+      myMembership: "join",
+      joinedMembers: [ME],
+      powerLevels: { users_default: 0, state_default: 0 },
+    }),
+    getStateEvents: (_roomId, type) => (type === "m.room.member" ? roomState : []),
+    sendRoomEvent: () => Promise.resolve({ eventId: `$r${seq++}` }),
+    sendStateEvent: () => Promise.resolve({ eventId: `$s${seq++}` }),
+    updateDelayedEvent: () => Promise.resolve(),
+    listDelayedEvents: () => Promise.resolve([]),
+    redactEvent: () => Promise.resolve({ eventId: `$x${seq++}` }),
+    getRelations: () => Promise.resolve([]),
+    sendToDevice: () => Promise.resolve(),
+    canEncryptToDevice: () => false,
+    getTurnServers: () => Promise.resolve(undefined),
+    getServerFeatures: () => Promise.resolve({ delayedEvents: false }),
+  };
+  const delegate: WebRTCDelegate = {
+    mediaDevices: { getUserMedia: () => Promise.reject(new Error("no media in this benchmark")) },
+    createPeerConnection: () => {
+      throw new Error("no peer connections in this benchmark");
+    },
+    isWeb: false,
+  };
+  const voip = new VoIP(port, delegate, { clock });
+  const group = await voip.fetchOrCreateGroupCall(ROOM, ROOM, new MeshBackend());
+  await group.enter();
+  let joined = 0;
+  group.on("participantsJoined", (participants) => {
+    joined += participants.length;
+  });
+  const handle = listener;
+  if (handle === undefined) {
+    throw new Error("VoIP did not subscribe to sync");
+  }
+  let totalMs = 0;
+  const tenthsMs = Array.from({ length: 10 }, () => 0);
+  for (let i = 0; i < events; i++) {
+    const refresh = i % 10 === 9;
+    const userId = users[refresh ? i - 5 : i] ?? ME;
+    const deviceId = `D${refresh ? i - 5 : i}`;
+    const event: StateEvent = {
+      eventId: `$e${seq++}`,
+      roomId: ROOM,
+      type: "com.famedly.call.member",
+      sender: userId,
+      stateKey: userId,
+      content: {
+        memberships: [
+          {
+            call_id: ROOM,
+            application: "m.call",
+            scope: "m.room",
+            foci_active: [{ type: "mesh" }],
+            device_id: deviceId,
+            expires_ts: clock.now() + 360_000 + i,
+            membershipID: `session-${i}`,
+            feeds: [{ purpose: "m.usermedia" }],
+          },
+        ],
+      },
+      originServerTs: clock.now(),
+    };
+    const batch: SyncBatch = {
+      rooms: [{ roomId: ROOM, initial: false, timeline: [], state: [event] }],
+      toDevice: [],
+    };
+    const start = performance.now();
+    await handle(batch);
+    const elapsed = performance.now() - start;
+    totalMs += elapsed;
+    tenthsMs[Math.floor((i * 10) / events)]! += elapsed;
+  }
+  const participants = group.participants.length;
+  await voip.dispose();
+  if (joined === 0) {
+    throw new Error("no participant joined: the benchmark measured nothing");
+  }
+  return { events, totalMs, perEventUs: (totalMs / events) * 1000, participants, tenthsMs };
+}
+
+/** Medians of repeated runs at two sizes, and how the larger compares. */
+export interface MembershipBench {
+  /** One entry per size: the median total over `repeats` runs, and every run's total. */
+  sizes: { events: number; medianMs: number; perEventUs: number; samplesMs: number[] }[];
+  /** median(large) / median(small): linear processing gives about large/small. */
+  ratio: number;
+}
+
+/** Runs {@link measureMembershipEvents} `repeats` times per size (after one warm-up run of the small size). */
+export async function benchMembershipEvents(
+  small = 1_000,
+  large = 10_000,
+  repeats = 5,
+): Promise<MembershipBench> {
+  await measureMembershipEvents(small);
+  const sizes: MembershipBench["sizes"] = [];
+  for (const events of [small, large]) {
+    const samplesMs: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      samplesMs.push((await measureMembershipEvents(events)).totalMs);
+    }
+    const medianMs = median(samplesMs);
+    sizes.push({ events, medianMs, perEventUs: (medianMs / events) * 1000, samplesMs });
+  }
+  return { sizes, ratio: (sizes[1]?.medianMs ?? NaN) / (sizes[0]?.medianMs ?? NaN) };
+}
