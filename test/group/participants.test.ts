@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
   GroupCallState,
+  LiveKitBackend,
   MeshBackend,
   type GroupCallEvents,
   type GroupCallSession,
@@ -17,7 +18,7 @@ afterEach(async () => {
 });
 
 const SIX_MIN = 6 * 60_000;
-const OPEN = { events: { [GroupEventType.Member]: 0 } };
+const OPEN = { events: { [GroupEventType.Member]: 0, [GroupEventType.ElementMember]: 0 } };
 
 async function setup() {
   world = groupWorld();
@@ -180,5 +181,45 @@ describe("participants", () => {
       "stateChanged",
       "stateChanged",
     ]);
+  });
+
+  it("reads the three membership shapes into one call: famedly v1 (backend), v2 (foci_active), element (P3)", async () => {
+    const { alice, bob, carol, roomId } = await setup();
+    const focus = { type: "livekit", livekit_service_url: "https://lk.example/jwt", livekit_alias: roomId };
+    const group = await alice.voip.fetchOrCreateGroupCall(
+      "",
+      roomId,
+      new LiveKitBackend({ livekitServiceUrl: focus.livekit_service_url, livekitAlias: roomId }),
+    );
+    await group.enter();
+    await world.settle();
+    const now = world.clock.now();
+    await bob.sendStateEvent(roomId, GroupEventType.ElementMember, `_${bob.userId}_BOB_m.call`, {
+      application: "m.call",
+      call_id: "",
+      scope: "m.room",
+      device_id: "BOB",
+      expires: 4 * 60 * 60_000,
+      focus_active: { type: "livekit", focus_selection: "oldest_membership" },
+      foci_preferred: [focus],
+    });
+    await carol.sendStateEvent(roomId, GroupEventType.Member, carol.userId, {
+      memberships: [
+        {
+          call_id: "",
+          application: "m.call",
+          scope: "m.room",
+          backend: focus,
+          device_id: "CAROL",
+          expires_ts: now + SIX_MIN,
+        },
+      ],
+    });
+    await world.settle();
+    expect(participantIds(group)).toEqual(["@alice:local:ALICE", "@bob:local:BOB", "@carol:local:CAROL"]);
+    // Element leaves with an empty content.
+    await bob.sendStateEvent(roomId, GroupEventType.ElementMember, `_${bob.userId}_BOB_m.call`, {});
+    await world.settle();
+    expect(participantIds(group)).toEqual(["@alice:local:ALICE", "@carol:local:CAROL"]);
   });
 });
