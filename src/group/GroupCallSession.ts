@@ -122,12 +122,12 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
     return this.#participants;
   }
 
-  /** Mesh legs (empty for LiveKit). */
+  /** Mesh legs. LiveKit: always empty (media is the LiveKit SDK's job). */
   public get calls(): readonly CallSession[] {
     return this.#runtime.calls ?? [];
   }
 
-  /** The loudest participant (mesh), if known. */
+  /** The loudest participant (mesh), if known. LiveKit: always `undefined` (ask the LiveKit SDK). */
   public get activeSpeaker(): CallParticipant | undefined {
     return this.#runtime.activeSpeaker;
   }
@@ -216,17 +216,20 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
     await this.#end();
   }
 
-  /** Mutes or unmutes our microphone in the call (mesh; a no-op until the backend provides media). */
+  /** Mutes or unmutes our microphone in the call (mesh). LiveKit: a no-op, mute through the LiveKit SDK. */
   public async setMicrophoneMuted(muted: boolean): Promise<void> {
     await this.#runtime.setMicrophoneMuted?.(muted);
   }
 
-  /** Mutes or unmutes our camera in the call (mesh; a no-op until the backend provides media). */
+  /** Mutes or unmutes our camera in the call (mesh). LiveKit: a no-op, mute through the LiveKit SDK. */
   public async setLocalVideoMuted(muted: boolean): Promise<void> {
     await this.#runtime.setLocalVideoMuted?.(muted);
   }
 
-  /** Starts or stops screen sharing; resolves with whether it is on (false without backend media). */
+  /**
+   * Starts or stops screen sharing (mesh); resolves with whether it is on. LiveKit: resolves `false`, share through
+   * the LiveKit SDK.
+   */
   public async setScreensharingEnabled(enabled: boolean): Promise<boolean> {
     return (await this.#runtime.setScreensharingEnabled?.(enabled)) ?? false;
   }
