@@ -5,7 +5,7 @@ import { SCENARIOS, type ScenarioName } from "./summary.js";
 /** The `--help` text. */
 export const USAGE = `Usage: npm run demo -- [options]
 
-  --scenario one-to-one|mesh|sfu   what to run (default one-to-one; mesh is not implemented yet)
+  --scenario one-to-one|mesh|sfu   what to run (default one-to-one)
   --participants N                 how many participants (one-to-one: 2; sfu: default 2, e.g. 5)
   --json                           print a JSON summary as the last line
   --timeout MS                     overall time limit (default 30000)

@@ -19,6 +19,18 @@ export interface ParticipantSummary {
   videoFramesReceived: number;
 }
 
+/** mesh: one pair of participants (`a` < `b`). */
+export interface PairSummary {
+  a: string;
+  b: string;
+  /** When the pair was connected on both sides, ms after everyone called `enter()`. */
+  connectedMs?: number;
+  /** Audio bytes `b` received from `a` (its leg's `getStats()`). */
+  bytesAtoB: number;
+  /** Audio bytes `a` received from `b`. */
+  bytesBtoA: number;
+}
+
 /** The `--json` summary of a one-to-one run (the shape is shared by every scenario). */
 export interface DemoSummary {
   scenario: ScenarioName;
@@ -33,6 +45,10 @@ export interface DemoSummary {
   keysConsistent?: boolean;
   /** sfu: per participant id, the `[participant id, index]` keys its key provider holds. */
   keys?: Record<string, [string, number][]>;
+  /** mesh: how many pairs connected (N·(N−1)/2 when the mesh is full). */
+  pairsConnected?: number;
+  /** mesh: per pair, when it connected and the audio bytes each way. */
+  pairs?: PairSummary[];
   events: TimelineEvent[];
 }
 

@@ -59,11 +59,28 @@ describe("npm run demo", () => {
     expect(run.stdout).toMatch(/encrypting with own key #1/);
   }, 60_000);
 
-  it("refuses the mesh scenario with a clear message and a non-zero exit code", async () => {
-    const run = await runScript("demo/cli.ts", ["--scenario", "mesh"]);
-    expect(run.code).not.toBe(0);
-    expect(run.stderr).toMatch(/scenario "mesh" is not implemented yet/);
-  }, 30_000);
+  it("runs the mesh scenario: 4 members, every pair connects and carries audio both ways, one leaves and rejoins", async () => {
+    const run = await runScript("demo/cli.ts", ["--scenario", "mesh", "--participants", "4", "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const summary = lastJsonLine(run.stdout) as DemoSummary;
+    expect(summary.scenario).toBe("mesh");
+    expect(summary.ok).toBe(true);
+    expect(summary.pairsConnected).toBe(6);
+    const ids = summary.participants.map((p) => `${p.userId}:${p.deviceId}`).sort();
+    expect(ids).toHaveLength(4);
+    expect(summary.pairs?.map((p) => [p.a, p.b])).toEqual(
+      ids.flatMap((a, i) => ids.slice(i + 1).map((b) => [a, b])),
+    );
+    for (const pair of summary.pairs ?? []) {
+      expect(pair.connectedMs).toBeGreaterThan(0);
+      expect(pair.bytesAtoB).toBeGreaterThan(0);
+      expect(pair.bytesBtoA).toBeGreaterThan(0);
+    }
+    const steps = summary.events.filter((e) => e.who === "demo" && e.what.startsWith("✓")).map((e) => e.what);
+    expect(steps.some((s) => s.includes("leaves: the other 3 dropped their legs"))).toBe(true);
+    expect(steps.some((s) => s.includes("rejoins: full mesh again"))).toBe(true);
+    expect(run.stdout).toMatch(/pairs connected: 6/);
+  }, 60_000);
 
   it("rejects a participant count other than 2 for one-to-one", async () => {
     const run = await runScript("demo/cli.ts", ["--participants", "3"]);
