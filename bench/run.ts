@@ -130,7 +130,7 @@ async function main(): Promise<number> {
 
   const sfuKeys = await measureSfuKeys();
   console.log(`\n${formatSfuKeys(sfuKeys).join("\n")}`);
-  console.log("\ngroup calls: membership state events, one per sync batch, processed while in the call");
+  console.log("\ngroup calls: membership state events, one per sync batch, tracked by the call's session");
   const membership = await benchMembershipEvents();
   console.log("\n| membership events | best of 7 ms | median ms | best CPU ms | µs per event (best) |");
   console.log("|---:|---:|---:|---:|---:|");
