@@ -1,5 +1,4 @@
 import type { Clock, TimerHandle } from "../core/Clock.js";
-import { MatrixPortError } from "../core/errors.js";
 import type { Logger } from "../core/Logger.js";
 
 /** A candidate as it goes on the wire. */
@@ -15,19 +14,19 @@ export interface CandidateBatcherOptions {
   logger: Logger;
   /** Delay between the first queued candidate and the send. */
   delayMs: number;
-  /** Sends one batch; rejects on failure. */
+  /** Sends one batch, retried below as `core/retry` says (the port: 5xx and network; the library: 429); rejects
+   * once those retries are spent. */
   send: (candidates: WireCandidate[]) => Promise<void>;
-  /** Called once when sending failed more than `maxTries` times in a row. */
+  /** Called once when a batch could not be sent. */
   onGiveUp: (error: unknown) => void;
-  /** Default 5 (reference §4). */
-  maxTries?: number;
 }
 
 /**
  * Outbound ICE candidate batching (PROTOCOL D7): candidates queue until the invite or answer is out, then leave
- * in batches with one flush timer at a time. A failed send keeps its candidates and retries with exponential
- * backoff (500 ms · 2^tries, or the server's `retry_after_ms` when longer); after `maxTries` failures in a row
- * it gives up.
+ * in batches with one flush timer at a time. The batcher does not retry on its own: `send` is retried by the one
+ * retry policy below it (`core/retry`: the port retries transport failures, the library rate limits), so one
+ * batch costs at most that many requests. When `send` rejects, the batch's candidates stay queued (never lost),
+ * nothing more is sent, and `onGiveUp` is called once.
  */
 export class CandidateBatcher {
   readonly #opts: CandidateBatcherOptions;
@@ -35,7 +34,7 @@ export class CandidateBatcher {
   #enabled = false;
   #timer: TimerHandle | undefined;
   #sending = false;
-  #tries = 0;
+  #failed = false;
   #disposed = false;
 
   public constructor(opts: CandidateBatcherOptions) {
@@ -69,7 +68,7 @@ export class CandidateBatcher {
 
   /** Sends what is queued now (ICE gathering finished). */
   public flushSoon(): void {
-    if (this.#timer !== undefined && this.#tries === 0) {
+    if (this.#timer !== undefined) {
       this.#opts.clock.clearTimer(this.#timer);
       this.#timer = undefined;
     }
@@ -88,6 +87,7 @@ export class CandidateBatcher {
     if (
       !this.#enabled ||
       this.#disposed ||
+      this.#failed ||
       this.#timer !== undefined ||
       this.#sending ||
       this.#queue.length === 0
@@ -109,7 +109,6 @@ export class CandidateBatcher {
     this.#sending = true;
     try {
       await this.#opts.send(batch);
-      this.#tries = 0;
       this.#sending = false;
       this.#schedule(this.#opts.delayMs);
     } catch (error) {
@@ -119,25 +118,12 @@ export class CandidateBatcher {
         return;
       }
       this.#queue = [...batch, ...this.#queue];
-      this.#tries++;
-      const maxTries = this.#opts.maxTries ?? 5;
-      if (this.#tries > maxTries) {
-        this.#opts.logger.error("giving up sending ICE candidates", { tries: this.#tries, error });
-        this.#opts.onGiveUp(error);
-        return;
-      }
-      const backoff = 500 * 2 ** this.#tries;
-      const retryAfter = error instanceof MatrixPortError ? (error.retryAfterMs ?? 0) : 0;
-      const wait = Math.max(backoff, retryAfter);
-      this.#opts.logger.warn("sending ICE candidates failed, retrying", {
-        tries: this.#tries,
-        waitMs: wait,
+      this.#failed = true;
+      this.#opts.logger.error("could not send ICE candidates; giving up", {
+        candidates: this.#queue.length,
         error,
       });
-      this.#timer = this.#opts.clock.setTimeout(() => {
-        this.#timer = undefined;
-        void this.#flush();
-      }, wait);
+      this.#opts.onGiveUp(error);
     }
   }
 }

@@ -44,6 +44,8 @@ export class HomeserverCore {
   public readonly timers = new RealTimers();
   public readonly faults: FaultInjector;
   public readonly ids: RandomSource;
+  /** Jitter of the clients' retries. */
+  public readonly retryRandom: RandomSource;
   public readonly delayed: DelayedEventStore;
   public readonly stats: HomeserverStats = {
     requests: 0,
@@ -73,6 +75,7 @@ export class HomeserverCore {
     this.serverName = options.serverName ?? "local";
     const seed = options.seed ?? DEFAULT_SEED;
     this.ids = randomSourceFrom(seededRandom(seed));
+    this.retryRandom = randomSourceFrom(seededRandom(seed ^ 0x2545f491));
     this.faults = new FaultInjector(options.random ?? seededRandom(seed ^ 0x9e3779b9));
     this.delayedEventsEnabled = options.delayedEvents ?? true;
     this.delayedEventsPageSize = Math.max(1, options.delayedEventsPageSize ?? 10);

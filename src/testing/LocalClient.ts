@@ -1,4 +1,5 @@
 import { MatrixPortError } from "../core/errors.js";
+import { classifyFailure, withRetry, type RetryContext } from "../core/retry.js";
 import type {
   DelayedEvent,
   MatrixClientPort,
@@ -14,26 +15,21 @@ import * as api from "./serverApi.js";
 import { sendToDevice } from "./toDevice.js";
 import { isJsonObject } from "./wire.js";
 
-/** Transport failures the port retries on its own: network loss (status 0) and 5xx. */
-function isTransportError(error: unknown): error is MatrixPortError {
-  return error instanceof MatrixPortError && (error.httpStatus === 0 || error.httpStatus >= 500);
-}
-
-/** Backoff before retry `attempt` (1-based), in real milliseconds. */
-function backoffMs(attempt: number): number {
-  return 2 ** attempt;
-}
+/** The port's retries, in real milliseconds (the server's own timers): transport failures only (core/retry). */
+const PORT_RETRY_DELAYS = { baseDelayMs: 2, maxDelayMs: 16 };
 
 /**
  * A {@link MatrixClientPort} for one (user, device) of a {@link LocalHomeserver}. Like a real client it reads
  * rooms from what it has synced, owns transaction ids and retries transport errors (5xx, network loss) with the
- * same transaction id, so that a retry never duplicates what the server already accepted. A 429 is not retried:
- * it rejects with `retryAfterMs` for the library to honour.
+ * same transaction id, so that a retry never duplicates what the server already accepted, through the one retry
+ * loop of `core/retry` (bounded by `maxAttempts`, exponential backoff with jitter). A 429 is not retried: it
+ * rejects with `retryAfterMs` for the library to honour.
  */
 export class LocalClient implements MatrixClientPort {
   public readonly userId: string;
   public readonly deviceId: string;
   readonly #ctx: RequestContext;
+  readonly #retry: RetryContext;
   #txnCounter = 0;
 
   public constructor(
@@ -43,6 +39,12 @@ export class LocalClient implements MatrixClientPort {
     this.userId = endpoint.userId;
     this.deviceId = endpoint.deviceId;
     this.#ctx = { userId: this.userId, deviceId: this.deviceId };
+    this.#retry = {
+      wait: (ms) => core.timers.sleep(ms),
+      random: core.retryRandom,
+      logger: core.logger,
+      policy: { maxAttempts: core.maxAttempts, ...PORT_RETRY_DELAYS },
+    };
   }
 
   public onSync(listener: (batch: SyncBatch) => void | Promise<void>): () => void {
@@ -179,18 +181,18 @@ export class LocalClient implements MatrixClientPort {
   async #call<T>(handler: () => T): Promise<T> {
     const key = `${this.userId}|${this.deviceId}|fc${++this.#txnCounter}`;
     try {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.core.request(key, handler);
-        } catch (error) {
-          if (!isTransportError(error) || this.core.timers.closed || attempt >= this.core.maxAttempts) {
-            throw error;
+      return await withRetry(
+        "request",
+        this.#retry,
+        ["transport"],
+        (attempt) => {
+          if (attempt > 1) {
+            this.core.stats.retries++;
           }
-          this.core.stats.retries++;
-          this.core.logger.debug("retrying request after transport error", { key, attempt, error });
-          await this.core.timers.sleep(backoffMs(attempt));
-        }
-      }
+          return this.core.request(key, handler);
+        },
+        (error) => (this.core.timers.closed ? "permanent" : classifyFailure(error)),
+      );
     } finally {
       this.core.forget(key);
     }

@@ -7,19 +7,22 @@ import { CallDirection, CallErrorCode, CallState } from "../call/types.js";
 import type { Clock } from "../core/Clock.js";
 import type { Logger } from "../core/Logger.js";
 import type { RandomSource } from "../core/random.js";
+import type { RetryContext } from "../core/retry.js";
 import { CallEventType, normalizeCallEventType } from "../matrix/eventTypes.js";
 import type { MatrixClientPort, RoomEvent } from "../matrix/MatrixClientPort.js";
 import type { AnyParsedSignalling } from "../matrix/parse.js";
 import type { CallInviteContent } from "../matrix/schemas/signalling.js";
 import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
 import { dispatchSignalling } from "./dispatchSignalling.js";
-import { sendWithRetry } from "./sendWithRetry.js";
+import { sendRoomEvent } from "./roomSend.js";
 import { checkSender, type CallBinding } from "./senderCheck.js";
 import type { CallTimeouts } from "./timeouts.js";
 
 /** What the router needs from `VoIP`. */
 export interface RoomCallRouterDeps {
   client: MatrixClientPort;
+  /** The library's retry layer (429 only). */
+  retry: RetryContext;
   delegate: WebRTCDelegate;
   clock: Clock;
   random: RandomSource;
@@ -190,9 +193,7 @@ export class RoomCallRouter {
   async #sendHangup(roomId: string, callId: string, reason: CallErrorCode): Promise<void> {
     const content = buildHangupContent({ callId, partyId: this.#deps.sessionId, reason });
     try {
-      await sendWithRetry(this.#deps.clock, this.#log, () =>
-        this.#deps.client.sendRoomEvent(roomId, CallEventType.Hangup, content),
-      );
+      await sendRoomEvent(this.#deps.retry, this.#deps.client, roomId, CallEventType.Hangup, content);
     } catch (error) {
       this.#log.warn("could not send hangup", { callId, reason, error });
     }

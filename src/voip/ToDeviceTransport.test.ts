@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { VoipErrorCode } from "../core/errors.js";
 import { silentLogger } from "../core/Logger.js";
+import { cryptoRandom } from "../core/random.js";
+import { DEFAULT_RETRY_POLICY, waitOn } from "../core/retry.js";
 import { CallEventType } from "../matrix/eventTypes.js";
 import type { MatrixClientPort, ToDeviceEvent } from "../matrix/MatrixClientPort.js";
 import { LocalHomeserver } from "../testing/LocalHomeserver.js";
@@ -31,6 +33,7 @@ function setup(overrides: Partial<ToDeviceTransportDeps> = {}) {
   const transport = new ToDeviceTransport({
     client: alice,
     clock,
+    retry: { wait: waitOn(clock), random: cryptoRandom, logger: silentLogger, policy: DEFAULT_RETRY_POLICY },
     logger: silentLogger,
     roomId: "!room:local",
     sessionId: "aliceSession",

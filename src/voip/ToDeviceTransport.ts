@@ -2,10 +2,10 @@ import type { SignallingTransport } from "../call/CallContext.js";
 import { sleep, type Clock } from "../core/Clock.js";
 import { VoipError, VoipErrorCode } from "../core/errors.js";
 import type { Logger } from "../core/Logger.js";
+import { withRetry, type RetryContext } from "../core/retry.js";
 import { meshTypeFor, type CallEventType } from "../matrix/eventTypes.js";
 import type { MatrixClientPort } from "../matrix/MatrixClientPort.js";
 import type { MeshDialect } from "../matrix/parse.js";
-import { sendWithRetry } from "./sendWithRetry.js";
 
 /** @internal The one device a mesh leg signals to. */
 export interface ToDeviceTarget {
@@ -19,6 +19,8 @@ export interface ToDeviceTarget {
 export interface ToDeviceTransportDeps {
   client: MatrixClientPort;
   clock: Clock;
+  /** The library's retry layer (429 only, `core/retry`); transport failures are the port's. */
+  retry: RetryContext;
   logger: Logger;
   roomId: string;
   /** Our session id, sent as `sender_session_id`. */
@@ -77,10 +79,12 @@ export class ToDeviceTransport implements SignallingTransport {
   }
 
   async #deliver(type: string, content: object): Promise<void> {
-    const { client, clock, target } = this.#deps;
+    const { client, retry, target } = this.#deps;
     const encrypted = await this.#mayEncrypt(type);
     const messages = { [target.userId]: { [target.deviceId]: content } };
-    await sendWithRetry(clock, this.#log, () => client.sendToDevice(type, messages, { encrypted }));
+    await withRetry(`sendToDevice ${type}`, retry, ["rate_limited"], () =>
+      client.sendToDevice(type, messages, { encrypted }),
+    );
   }
 
   /** True to encrypt; false for plaintext (unencrypted room, device we cannot encrypt to). Rejects in an encrypted room after the wait. */

@@ -8,6 +8,7 @@ import { VoipError, VoipErrorCode } from "../core/errors.js";
 import { silentLogger, type Logger } from "../core/Logger.js";
 import { cryptoRandom, encodeBase64, randomAlphanumeric, type RandomSource } from "../core/random.js";
 import { KeyedSerialQueue } from "../core/KeyedSerialQueue.js";
+import { DEFAULT_RETRY_POLICY, waitOn, type RetryContext } from "../core/retry.js";
 import { TypedEventEmitter } from "../core/TypedEventEmitter.js";
 import type { MatrixClientPort, SyncBatch } from "../matrix/MatrixClientPort.js";
 import type { MeshDialect } from "../matrix/parse.js";
@@ -19,7 +20,7 @@ import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
 import { filterCallBatch } from "./batchFilter.js";
 import { validateCallEvents, type ValidCallEvent } from "./validateBatch.js";
 import { RoomCallRouter } from "./RoomCallRouter.js";
-import { sendWithRetry } from "./sendWithRetry.js";
+import { roomSignallingTransport } from "./roomSend.js";
 import { resolveTimeouts, type CallTimeouts } from "./timeouts.js";
 import { ToDeviceTransport } from "./ToDeviceTransport.js";
 import { TurnCache } from "./TurnCache.js";
@@ -47,6 +48,8 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
   readonly #options: VoipOptions;
   readonly #clock: Clock;
   readonly #random: RandomSource;
+  /** The library's retry layer (429 only; see `roomSend.ts`). */
+  readonly #retry: RetryContext;
   readonly #timeouts: Readonly<CallTimeouts>;
   readonly #log: Logger;
   readonly #turn: TurnCache;
@@ -75,11 +78,13 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     const random = options.random ?? cryptoRandom;
     this.#clock = clock;
     this.#random = random;
+    this.#retry = { wait: waitOn(clock), random, logger: this.#log, policy: DEFAULT_RETRY_POLICY };
     this.#timeouts = timeouts;
     this.sessionId = encodeBase64(random.bytes(16));
     this.#turn = new TurnCache(client, clock, this.#log, () => this.#calls.size > 0);
     this.#router = new RoomCallRouter({
       client,
+      retry: this.#retry,
       delegate,
       clock,
       random,
@@ -272,6 +277,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     const transport = new ToDeviceTransport({
       client: this.#client,
       clock: this.#clock,
+      retry: this.#retry,
       logger: this.#log.child(`leg:${leg.callId}`),
       roomId: leg.roomId,
       sessionId: this.sessionId,
@@ -286,12 +292,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
   }
 
   #roomTransport(roomId: string): SignallingTransport {
-    return {
-      send: (type, content) =>
-        sendWithRetry(this.#clock, this.#log, () => this.#client.sendRoomEvent(roomId, type, content)).then(
-          () => undefined,
-        ),
-    };
+    return roomSignallingTransport(this.#retry, this.#client, roomId);
   }
 
   /** The one way a call is created: 1:1 calls with room transport, mesh legs with to-device transport. */

@@ -1,6 +1,14 @@
 import { EventEmitter } from "node:events";
 import type { MatrixClient } from "matrix-js-sdk";
-import { ConnectionError, Device, EventStatus, MatrixError, MatrixEvent, Method } from "matrix-js-sdk";
+import {
+  ConnectionError,
+  Device,
+  EventStatus,
+  MatrixError,
+  MatrixEvent,
+  MatrixScheduler,
+  Method,
+} from "matrix-js-sdk";
 import { describe, expect, it, vi } from "vitest";
 import type { Clock, TimerHandle } from "../../../core/Clock.js";
 import { MatrixPortError } from "../../../core/errors.js";
@@ -112,6 +120,14 @@ describe("MatrixJsSdkPort: sending", () => {
     expect(client.sendEvent).toHaveBeenCalledTimes(1);
     client.sendEvent.mockRejectedValueOnce(new ConnectionError("fetch failed"));
     await expect(port.sendRoomEvent("!r:hs", "m.call.invite", {})).resolves.toEqual({ eventId: "$sent" });
+  });
+
+  it("retries 5xx of call events itself when js-sdk's default scheduler does not queue them", async () => {
+    const { client, port } = fakeClient();
+    client.getScheduler.mockReturnValue(new MatrixScheduler());
+    client.sendEvent.mockRejectedValueOnce(serverError()).mockRejectedValueOnce(serverError());
+    await expect(port.sendRoomEvent("!r:hs", "m.call.candidates", {})).resolves.toEqual({ eventId: "$sent" });
+    expect(client.sendEvent).toHaveBeenCalledTimes(3);
   });
 
   it("rejects at once with the server's error for 4xx answers", async () => {

@@ -1,5 +1,5 @@
 import type { MatrixClient, Room } from "matrix-js-sdk";
-import { Direction, EventStatus, Method, UpdateDelayedEventAction } from "matrix-js-sdk";
+import { Direction, EventStatus, MatrixEvent, Method, UpdateDelayedEventAction } from "matrix-js-sdk";
 import type { Clock } from "../../../core/Clock.js";
 import { MatrixPortError } from "../../../core/errors.js";
 import type { Logger } from "../../../core/Logger.js";
@@ -19,7 +19,7 @@ import { isConnectionFailure, isTransportFailure, toMatrixPortError } from "./er
 import { readDelayedEvents } from "./delayedEvents.js";
 import { toRoomEvent } from "./events.js";
 import { currentStateEvents, encryptedRoomMembers, joinedRoomIds, roomInfo } from "./rooms.js";
-import type { RetryContext } from "./retry.js";
+import { waitOn, type RetryContext, type RetryPolicy } from "../../../core/retry.js";
 import { withRetry } from "./retry.js";
 import type { SyncListener } from "./SyncBatcher.js";
 import { SyncBatcher } from "./SyncBatcher.js";
@@ -31,7 +31,7 @@ export interface MatrixJsSdkPortServices {
   clock: Clock;
   logger: Logger;
   random: RandomSource;
-  retry: RetryContext["policy"];
+  retry: RetryPolicy;
   decryptionTimeoutMs: number;
   maxRelationPages: number;
 }
@@ -64,7 +64,12 @@ export class MatrixJsSdkPort implements MatrixClientPort {
     this.deviceId = deviceId;
     this.#client = client;
     this.#services = services;
-    this.#retry = { clock: services.clock, logger: services.logger, policy: services.retry };
+    this.#retry = {
+      wait: waitOn(services.clock),
+      random: services.random,
+      logger: services.logger,
+      policy: services.retry,
+    };
     this.#devices = new DeviceCache(client, services.logger);
     this.#batcher = new SyncBatcher({
       client,
@@ -106,9 +111,12 @@ export class MatrixJsSdkPort implements MatrixClientPort {
   }> {
     const txnId = this.#newTxnId();
     const client = this.#client;
-    // js-sdk's scheduler (the default) already retries 5xx and 429 answers of room events with backoff, but not
-    // network failures: with a scheduler the port only adds retries for those.
-    const shouldRetry = client.getScheduler() === undefined ? isTransportFailure : isConnectionFailure;
+    // js-sdk's scheduler retries 5xx and 429 answers of the events it queues (not network failures): for those
+    // the port only adds retries of network failures. Its default queue takes m.room.message and relations only,
+    // so call events normally get the port's retries of every transport failure.
+    const shouldRetry = schedulerQueues(client, roomId, type, content)
+      ? isConnectionFailure
+      : isTransportFailure;
     const response = await withRetry(
       `send ${type}`,
       this.#retry,
@@ -344,6 +352,29 @@ export class MatrixJsSdkPort implements MatrixClientPort {
 interface LooseEmitter {
   on(event: string, listener: (userIds: string[]) => void): void;
   off(event: string, listener: (userIds: string[]) => void): void;
+}
+
+/** Whether js-sdk's scheduler would queue (and so retry) this room event; true when unsure. */
+function schedulerQueues(client: MatrixClient, roomId: string, type: string, content: object): boolean {
+  const scheduler = client.getScheduler() as { queueAlgorithm?: unknown } | undefined;
+  if (scheduler === undefined) {
+    return false;
+  }
+  const queueAlgorithm = scheduler.queueAlgorithm;
+  if (typeof queueAlgorithm !== "function") {
+    return true;
+  }
+  try {
+    const event = new MatrixEvent({
+      type,
+      content: { ...content },
+      room_id: roomId,
+      sender: client.getUserId() ?? "",
+    });
+    return queueAlgorithm.call(scheduler, event) !== null;
+  } catch {
+    return true;
+  }
 }
 
 const noRetry = { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 };

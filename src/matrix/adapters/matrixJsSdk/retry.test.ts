@@ -3,7 +3,8 @@ import { describe, expect, it, vi } from "vitest";
 import type { Clock, TimerHandle } from "../../../core/Clock.js";
 import { MatrixPortError } from "../../../core/errors.js";
 import { silentLogger } from "../../../core/Logger.js";
-import type { RetryContext } from "./retry.js";
+import type { RetryContext } from "../../../core/retry.js";
+import { waitOn } from "../../../core/retry.js";
 import { withRetry } from "./retry.js";
 
 /** A clock whose timers fire at once, recording the delays asked for. */
@@ -22,7 +23,9 @@ function instantClock(delays: number[]): Clock {
 
 function context(delays: number[], maxAttempts = 4): RetryContext {
   return {
-    clock: instantClock(delays),
+    wait: waitOn(instantClock(delays)),
+    // The top of each jitter range, so that the delays are the plain exponential ones.
+    random: { bytes: (n) => new Uint8Array(n).fill(255) },
     logger: silentLogger,
     policy: { maxAttempts, baseDelayMs: 500, maxDelayMs: 1500 },
   };
