@@ -22,6 +22,7 @@ function setup(opts: { iceServers?: () => Promise<RTCIceServer[]>; state?: () =>
   const warnings: [string, LogContext | undefined][] = [];
   const log: Logger = { ...silentLogger, warn: (message, context) => warnings.push([message, context]) };
   let negotiationNeeded = 0;
+  const listenedTo: string[] = [];
   const ctx = {
     getIceServers: opts.iceServers ?? (() => Promise.resolve(TURN)),
     delegate: {
@@ -29,6 +30,11 @@ function setup(opts: { iceServers?: () => Promise<RTCIceServer[]>; state?: () =>
         configs.push(config);
         const pc = new (loadWrtc().RTCPeerConnection)(config);
         created.push(pc);
+        const addEventListener = pc.addEventListener.bind(pc);
+        pc.addEventListener = (type: string, ...rest: [EventListenerOrEventListenerObject]) => {
+          listenedTo.push(type);
+          addEventListener(type, ...rest);
+        };
         return Promise.resolve(pc);
       },
     },
@@ -49,7 +55,7 @@ function setup(opts: { iceServers?: () => Promise<RTCIceServer[]>; state?: () =>
     },
     onIceConnected: () => undefined,
   });
-  return { peer, configs, warnings, negotiationNeeded: () => negotiationNeeded };
+  return { peer, configs, warnings, listenedTo, negotiationNeeded: () => negotiationNeeded };
 }
 
 /** Resolves once `check` holds (real WebRTC events arrive asynchronously). */
@@ -83,11 +89,19 @@ describe("CallPeerConnection", () => {
     const pc = await t.peer.open();
     expect(pc.signalingState).toBe("closed");
     expect(t.peer.current).toBe(pc);
+    expect(t.listenedTo).toEqual([]);
   });
 
   it("stops listening when closed, once", async () => {
     const t = setup();
     const pc = await t.peer.open();
+    expect([...t.listenedTo].sort()).toEqual([
+      "icecandidate",
+      "iceconnectionstatechange",
+      "icegatheringstatechange",
+      "negotiationneeded",
+      "track",
+    ]);
     const remove = vi.spyOn(pc, "removeEventListener");
     t.peer.close();
     t.peer.close();
