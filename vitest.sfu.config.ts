@@ -9,6 +9,8 @@ export default defineConfig({
     include: ["test/sfu/**/*.test.ts", "test/browser/**/*.test.ts"],
     globalSetup: ["test/sfu/globalSetup.ts"],
     setupFiles: ["test/setup.ts"],
+    // @livekit/rtc-node logs every FFI callback at debug level unless NODE_ENV=production.
+    env: { NODE_ENV: "production" },
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,

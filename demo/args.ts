@@ -7,6 +7,8 @@ export const USAGE = `Usage: npm run demo -- [options]
 
   --scenario one-to-one|mesh|sfu   what to run (default one-to-one)
   --participants N                 how many participants (one-to-one: 2; sfu: default 2, e.g. 5)
+  --livekit                        sfu: real encrypted media through a local LiveKit server (built with Go,
+                                     cached); per participant the frames decoded and the key index in use
   --json                           print a JSON summary as the last line
   --timeout MS                     overall time limit (default 30000)
   --homeserver URL                 run against a real homeserver instead of the in-process one, with
@@ -21,6 +23,8 @@ export interface DemoArgs {
   scenario: ScenarioName;
   participants: number;
   json: boolean;
+  /** sfu: real media through a local LiveKit server. */
+  livekit: boolean;
   timeoutMs: number;
   server?: { homeserver: string; user: string; password: string; peerUser: string; peerPassword: string };
 }
@@ -41,6 +45,7 @@ export function parseDemoArgs(argv: string[]): DemoArgs | "help" {
       scenario: { type: "string", default: "one-to-one" },
       participants: { type: "string" },
       json: { type: "boolean", default: false },
+      livekit: { type: "boolean", default: false },
       timeout: { type: "string", default: "30000" },
       homeserver: { type: "string" },
       user: { type: "string" },
@@ -57,7 +62,11 @@ export function parseDemoArgs(argv: string[]): DemoArgs | "help" {
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
     throw new UsageError(`unknown scenario "${scenario}" (one of ${SCENARIOS.join(", ")})`);
   }
-  const participants = values.participants === undefined ? 2 : Number(values.participants);
+  if (values.livekit && scenario !== "sfu") {
+    throw new UsageError("--livekit needs --scenario sfu");
+  }
+  const participants =
+    values.participants === undefined ? (values.livekit ? 3 : 2) : Number(values.participants);
   if (!Number.isInteger(participants) || participants < 2) {
     throw new UsageError(`--participants must be an integer >= 2, got "${values.participants ?? ""}"`);
   }
@@ -73,7 +82,13 @@ export function parseDemoArgs(argv: string[]): DemoArgs | "help" {
     peerPassword: values["peer-password"],
   };
   const given = Object.entries(login).filter(([, v]) => v !== undefined);
-  const args: DemoArgs = { scenario: scenario as ScenarioName, participants, json: values.json, timeoutMs };
+  const args: DemoArgs = {
+    scenario: scenario as ScenarioName,
+    participants,
+    json: values.json,
+    livekit: values.livekit,
+    timeoutMs,
+  };
   if (given.length > 0) {
     const missing = Object.entries(login)
       .filter(([, v]) => v === undefined)

@@ -5,6 +5,7 @@ import { createLocalEnv, type DemoEnv } from "./env/local.js";
 import { OneToOneScenario } from "./scenarios/oneToOne.js";
 import { MeshScenario } from "./scenarios/mesh.js";
 import { SfuScenario } from "./scenarios/sfu.js";
+import type { SfuMediaScenario } from "./scenarios/sfuMedia.js";
 import { withTimeout } from "./scenarios/wait.js";
 import type { ScenarioOutcome } from "./summary.js";
 import { Timeline } from "./timeline.js";
@@ -145,8 +146,19 @@ async function runSfu(args: DemoArgs): Promise<number> {
     process.stdout.write(`${line}\n`);
   };
   const timeline = new Timeline(print, 26);
-  print(`famedly-calls demo: sfu, ${args.participants} participants, LiveKit end-to-end media keys`);
-  const scenario = new SfuScenario({ timeline, participants: args.participants });
+  print(
+    `famedly-calls demo: sfu, ${args.participants} participants, LiveKit end-to-end media keys` +
+      (args.livekit ? ", encrypted media through a local LiveKit server" : ""),
+  );
+  let scenario: SfuScenario | SfuMediaScenario;
+  if (args.livekit) {
+    // @livekit/rtc-node logs at debug level unless NODE_ENV=production; it reads that when first imported.
+    process.env.NODE_ENV ??= "production";
+    const media = await import("./scenarios/sfuMedia.js");
+    scenario = new media.SfuMediaScenario({ timeline, participants: args.participants });
+  } else {
+    scenario = new SfuScenario({ timeline, participants: args.participants });
+  }
   let outcome: ScenarioOutcome;
   try {
     outcome = await withTimeout(scenario.run(), `the whole scenario (${args.timeoutMs} ms)`, args.timeoutMs);
@@ -158,6 +170,12 @@ async function runSfu(args: DemoArgs): Promise<number> {
   }
   const { summary, failure } = outcome;
   print("");
+  for (const p of args.livekit ? summary.participants : []) {
+    print(
+      `  ${p.userId}:${p.deviceId} decoded ${p.videoFramesReceived} video and ${p.audioFramesDecoded ?? 0} audio frames` +
+        ` of the others, encrypts with key #${p.keyIndex ?? "?"}`,
+    );
+  }
   for (const [who, keys] of Object.entries(summary.keys ?? {})) {
     print(`  ${who} holds ${keys.map(([p, i]) => `${p}#${i}`).join(" ")}`);
   }

@@ -17,6 +17,10 @@ export interface ParticipantSummary {
   audioBytesReceived: number;
   /** Video frames decoded (stats `framesDecoded`, or the probe's count where stats have none). */
   videoFramesReceived: number;
+  /** sfu --livekit: audio frames decrypted and decoded (the others' tone). */
+  audioFramesDecoded?: number;
+  /** sfu --livekit: the index of the key this participant encrypts with. */
+  keyIndex?: number;
 }
 
 /** mesh: one pair of participants (`a` < `b`). */

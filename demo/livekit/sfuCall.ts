@@ -3,7 +3,13 @@
 // room that publishes a tone and a coloured video. The media keys reach LiveKit only through our key manager:
 // membership → to-device keys → EncryptionKeyProvider → bridge → rtc-node. Used by test/sfu, the demo and the bench.
 import { AccessToken } from "livekit-server-sdk";
-import { LiveKitBackend, VoIP, type Clock, type GroupCallSession } from "../../src/index.js";
+import {
+  LiveKitBackend,
+  VoIP,
+  type Clock,
+  type GroupCallSession,
+  type VoipOptions,
+} from "../../src/index.js";
 import { LiveKitNodeKeyBridge } from "../../src/livekitNode/index.js";
 import { createNodeDelegate } from "../../src/node/index.js";
 import { LocalHomeserver, ManualClock } from "../../src/testing/index.js";
@@ -54,6 +60,7 @@ export class SfuCall {
     private readonly server: LiveKitServerInfo,
     private readonly clock: Clock | ManualClock,
     maxMembers: number,
+    private readonly voipOptions: VoipOptions = {},
   ) {
     this.hs = new LocalHomeserver(clock instanceof ManualClock ? { clock } : {});
     this.users = Array.from({ length: maxMembers }, (_, i) => `@member${i}:local`);
@@ -70,6 +77,11 @@ export class SfuCall {
     });
   }
 
+  /** The id `${userId}:${deviceId}` member `i` has. */
+  public idOf(i: number): string {
+    return `${this.users[i]!}:DEV${i}`;
+  }
+
   /** User `i` enters the group call (Matrix) and joins the LiveKit room with E2EE, publishing tone and video. */
   public async join(i: number): Promise<SfuMember> {
     const userId = this.users[i]!;
@@ -79,7 +91,7 @@ export class SfuCall {
     const voip = new VoIP(
       this.hs.createClient(userId, deviceId),
       createNodeDelegate({ keyProvider: bridge, audio: false, video: false }),
-      { clock: this.clock },
+      { ...this.voipOptions, clock: this.clock },
     );
     const backend = new LiveKitBackend({
       livekitServiceUrl: "http://127.0.0.1/jwt",

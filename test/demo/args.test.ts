@@ -7,8 +7,20 @@ describe("demo arguments", () => {
       scenario: "one-to-one",
       participants: 2,
       json: false,
+      livekit: false,
       timeoutMs: 30_000,
     });
+  });
+
+  it("--livekit: the sfu scenario with media, 3 participants unless told", () => {
+    expect(parseDemoArgs(["--scenario", "sfu", "--livekit"])).toMatchObject({
+      livekit: true,
+      participants: 3,
+    });
+    expect(parseDemoArgs(["--scenario", "sfu", "--livekit", "--participants", "4"])).toMatchObject({
+      participants: 4,
+    });
+    expect(() => parseDemoArgs(["--livekit"])).toThrow(UsageError);
   });
 
   it("reads a real-server login", () => {
