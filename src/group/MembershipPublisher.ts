@@ -30,6 +30,8 @@ export interface PublisherDeps {
   /** The state key mode of the room now. */
   stateKeyMode(): StateKeyMode;
   backendJson(): Record<string, unknown>;
+  /** Write only `backend` (VoipOptions.dialect "famedly-v1"). */
+  v1Only?: boolean;
   feeds(): { purpose: string }[] | undefined;
   /** Whether the server has MSC4140 (asked once per VoIP). */
   delayedEventsSupported(): Promise<boolean>;
@@ -170,6 +172,7 @@ export class MembershipPublisher {
       expiresTs,
       membershipId: this.deps.sessionId,
       feeds: this.deps.feeds(),
+      v1Only: this.deps.v1Only === true,
     });
     const { eventId } = await client.sendStateEvent(roomId, GroupEventType.Member, key, {
       memberships: [...others, entry],

@@ -18,6 +18,8 @@ export interface OwnMembership {
   membershipId: string;
   /** Mesh feeds; omitted when `undefined` (LiveKit). */
   feeds?: { purpose: string }[] | undefined;
+  /** `VoipOptions.dialect` "famedly-v1" (an old deployment): only `backend`, no `foci_active`. */
+  v1Only?: boolean;
 }
 
 /** Our entry, keys in the reference's order with `backend` next to `foci_active`. */
@@ -27,7 +29,7 @@ export function buildOwnEntry(own: OwnMembership): Record<string, unknown> {
     application: own.application,
     scope: own.scope,
     backend: { ...own.backend },
-    foci_active: [{ ...own.backend }],
+    ...(own.v1Only === true ? {} : { foci_active: [{ ...own.backend }] }),
     device_id: own.deviceId,
     expires_ts: own.expiresTs,
     membershipID: own.membershipId,

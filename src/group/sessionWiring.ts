@@ -76,6 +76,7 @@ export function createSessionPublisher(opts: {
         ctx.options.useUnprotectedPerDeviceStateKeys,
       ),
     backendJson: () => init.backend.toJson(),
+    v1Only: ctx.options.dialect === "famedly-v1",
     feeds: opts.feeds,
     delayedEventsSupported: () => ctx.delayedEventsSupported(),
     carryOver: {

@@ -205,3 +205,51 @@ describe("mesh group call", () => {
     await expectMediaFlows(legTo(b, a)!, { video: true, audio: true });
   });
 });
+
+describe("mesh dialects (PROTOCOL P2)", () => {
+  for (const v1User of ["@u0:local", "@u1:local"]) {
+    it(`a famedly-v1 peer (${v1User === "@u0:local" ? "the caller" : "the callee"}) and a default peer talk m.call.* both ways`, async () => {
+      const w = await world(["@u0:local", "@u1:local"]);
+      const a = await w.add("@u0:local", "DEVICE", v1User === "@u0:local" ? { dialect: "famedly-v1" } : {});
+      const b = await w.add("@u1:local", "DEVICE", v1User === "@u1:local" ? { dialect: "famedly-v1" } : {});
+      await Promise.all([a.group.enter(), b.group.enter()]);
+      await untilFullMesh([a, b]);
+      await expectMediaFlows(legTo(a, b)!, { video: false });
+      const sent = (by: string) =>
+        w.hs
+          .transcript()
+          .filter((e) => e.kind === "toDevice" && e.sender === by)
+          .map((e) => e.type);
+      const v1 = v1User;
+      const v2 = v1User === "@u0:local" ? "@u1:local" : "@u0:local";
+      // The v1 peer writes m.call.* (an old deployment knows nothing else) …
+      expect(sent(v1).length).toBeGreaterThan(0);
+      expect(sent(v1).every((t) => t.startsWith("m.call."))).toBe(true);
+      // … and the default peer writes to it in its dialect, read from its membership (only `backend`).
+      expect(sent(v2).length).toBeGreaterThan(0);
+      expect(sent(v2).every((t) => t.startsWith("m.call."))).toBe(true);
+      expect(legTo(a, b)!.direction).toBe(CallDirection.Outgoing);
+      // The v1 peer's membership carries only `backend` (that is how the other reads its dialect).
+      const entry = (
+        w.hs.getRoomState(w.roomId).find((e) => e.type === GroupEventType.Member && e.stateKey === v1)
+          ?.content as { memberships: Record<string, unknown>[] }
+      ).memberships[0];
+      expect(entry?.backend).toEqual({ type: "mesh" });
+      expect(entry).not.toHaveProperty("foci_active");
+    });
+  }
+
+  it("two default peers write com.famedly.call.member.*", async () => {
+    const w = await world(["@u0:local", "@u1:local"]);
+    const a = await w.add("@u0:local");
+    const b = await w.add("@u1:local");
+    await Promise.all([a.group.enter(), b.group.enter()]);
+    await untilFullMesh([a, b]);
+    const types = w.hs
+      .transcript()
+      .filter((e) => e.kind === "toDevice")
+      .map((e) => e.type);
+    expect(types.length).toBeGreaterThan(0);
+    expect(types.every((t) => t.startsWith("com.famedly.call.member."))).toBe(true);
+  });
+});

@@ -99,8 +99,8 @@ export async function acceptLeg(
     remoteSessionId: invite.senderSessionId,
     ...(invite.content.party_id !== undefined ? { remotePartyId: invite.content.party_id } : {}),
     media: opts.media,
-    // A reply uses the dialect the invite came in (P2).
-    dialect: () => invite.dialect,
+    // A reply uses the dialect the invite came in (P2); an old (famedly-v1) deployment knows only m.call.*.
+    dialect: () => (opts.defaultDialect === "famedly-v1" ? "famedly-v1" : invite.dialect),
     onPeerConnection: (pc) => opts.onPeerConnection?.(leg, pc),
   });
   onCreated?.(leg);
