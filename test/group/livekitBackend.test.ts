@@ -103,3 +103,87 @@ describe("LiveKitBackend in a group call", () => {
     expect(livekitBackend(false).e2eeEnabled).toBe(false);
   });
 });
+
+describe("LiveKit keys: bad input and leaks", () => {
+  it("malformed key events and requests are dropped without disturbing the call", async () => {
+    world = new SfuWorld();
+    const [a, b] = await world.setup(2, { encrypted: true });
+    await world.join(a!);
+    await world.join(b!);
+    const before = a!.keys.log.length;
+    const bad: Record<string, unknown>[] = [
+      {
+        keys: "not-a-list",
+        call_id: CALL_ID,
+        conf_id: CALL_ID,
+        device_id: b!.deviceId,
+        room_id: world.roomId,
+      },
+      {
+        keys: [{ index: -1, key: "AAAA" }],
+        call_id: CALL_ID,
+        conf_id: CALL_ID,
+        device_id: b!.deviceId,
+        room_id: world.roomId,
+      },
+      {
+        keys: [{ index: 0, key: "!!" }],
+        call_id: CALL_ID,
+        conf_id: CALL_ID,
+        device_id: b!.deviceId,
+        room_id: world.roomId,
+      },
+      {
+        keys: [{ index: 3, key: "AAAA" }],
+        call_id: CALL_ID,
+        conf_id: "another-call",
+        device_id: b!.deviceId,
+        room_id: world.roomId,
+      },
+      { keys: [{ index: 4, key: "AAAA" }], call_id: CALL_ID, conf_id: CALL_ID, room_id: world.roomId },
+    ];
+    for (const content of bad) {
+      await b!.client.sendToDevice(
+        KeyEventType.KeysV2,
+        { [a!.userId]: { [a!.deviceId]: content } },
+        { encrypted: true },
+      );
+    }
+    await b!.client.sendToDevice(
+      KeyEventType.RequestV2,
+      { [a!.userId]: { [a!.deviceId]: { conf_id: CALL_ID } } },
+      { encrypted: true },
+    );
+    await world.advance(10_000);
+    expect(a!.keys.log.length).toBe(before);
+    expect(a!.events.filter((e) => e.kind === "error")).toEqual([]);
+    // The call still works: a leave rotates as usual.
+    const c = world.peer("@p2:local", "P2");
+    await world.hs.joinRoom(world.roomId, c.userId);
+    await world.join(c);
+    await world.advance(10_000);
+    expect(c.keys.keyOf(a!.id, a!.keys.currentLocalIndex!)).toEqual(
+      a!.keys.keyOf(a!.id, a!.keys.currentLocalIndex!),
+    );
+  });
+
+  it("leaving mid-rotation, with retries pending, leaves no timer of the key manager behind", async () => {
+    world = new SfuWorld();
+    const [a, b, c] = await world.setup(3, { encrypted: true });
+    for (const peer of [a!, b!, c!]) {
+      await world.join(peer);
+    }
+    world.hs.setDeviceEncryptable(b!.userId, b!.deviceId, false); // a's next keys to b wait for a retry
+    await world.leave(c!); // a: leave debounce armed
+    await world.advance(4_000); // a: new key, use timer armed, retry for b armed
+    const withKeys = world.clock.pendingTimers();
+    for (const peer of [a!, b!]) {
+      await world.leave(peer);
+    }
+    for (const peer of world.peers) {
+      await peer.voip.dispose();
+    }
+    expect(withKeys).toBeGreaterThan(0);
+    expect(world.clock.pendingTimers()).toBe(0);
+  });
+});

@@ -95,9 +95,10 @@ describe.each([true, false])("LiveKit key delivery (encrypted room: %s)", (encry
     const before = port.toDeviceCalls.length;
     await world.advance(4_000);
     expect(port.toDeviceCalls.length - before).toBe(1);
-    await world.advance(999);
+    // The project's backoff: about 1 s, jittered into [0.5 s, 1 s).
+    await world.advance(499);
     expect(port.toDeviceCalls.length - before).toBe(1);
-    await world.advance(1);
+    await world.advance(501);
     expect(port.toDeviceCalls.length - before).toBe(2);
     await world.advance(10_000);
     expectKeysConsistent(world);

@@ -10,19 +10,30 @@
 import type { Clock, TimerHandle } from "../../core/Clock.js";
 import { MatrixPortError, VoipError, VoipErrorCode } from "../../core/errors.js";
 import type { Logger } from "../../core/Logger.js";
+import type { RandomSource } from "../../core/random.js";
+import { classifyFailure, retryDelayMs, type RetryPolicy } from "../../core/retry.js";
 import type { MatrixClientPort } from "../../matrix/MatrixClientPort.js";
 import { deviceKey, type DeviceRef, type KeyDialect, type KeyRecipient } from "./keyTypes.js";
 
-/** K2: at most this many tries per message, the first included. */
-export const KEY_SEND_MAX_TRIES = 5;
-/** Backoff before the second try; doubled for each further one (1, 2, 4, 8 s). */
-export const KEY_SEND_BASE_DELAY_MS = 1_000;
+/**
+ * K2: at most 5 tries per message, the first included, with the project's jittered exponential backoff
+ * (`core/retry`): about 1, 2, 4 and 8 s (each in the upper half of that). Every kind of failure gets a new round,
+ * since a round re-plans: a device that could not be encrypted to may be ready now, and a 429's `retry_after_ms`
+ * is honoured.
+ */
+export const KEY_RETRY_POLICY: Readonly<RetryPolicy> = {
+  maxAttempts: 5,
+  baseDelayMs: 1_000,
+  maxDelayMs: 8_000,
+};
 
 /** What {@link KeyDelivery} needs. @internal */
 export interface KeyDeliveryOptions {
   /** The port: `sendToDevice` and `canEncryptToDevice`. */
   client: Pick<MatrixClientPort, "sendToDevice" | "canEncryptToDevice">;
   clock: Clock;
+  /** Jitter of the backoff. */
+  random: RandomSource;
   logger: Logger;
   /** Whether the call's room is encrypted now. */
   roomEncrypted: () => boolean;
@@ -32,10 +43,8 @@ export interface KeyDeliveryOptions {
   stillWanted: (recipient: DeviceRef) => boolean;
   /** Called once per message that could not be delivered to every recipient within the tries. */
   onGiveUp: (error: VoipError) => void;
-  /** Override of {@link KEY_SEND_MAX_TRIES}. */
-  maxTries?: number;
-  /** Override of {@link KEY_SEND_BASE_DELAY_MS}. */
-  baseDelayMs?: number;
+  /** Override of {@link KEY_RETRY_POLICY}. */
+  policy?: Readonly<RetryPolicy>;
 }
 
 /** One message (key event or request) on its way to some devices. */
@@ -72,16 +81,14 @@ export interface KeyDeliveryStats {
 export class KeyDelivery {
   readonly #options: KeyDeliveryOptions;
   readonly #jobs = new Set<Job>();
-  readonly #maxTries: number;
-  readonly #baseDelayMs: number;
+  readonly #policy: Readonly<RetryPolicy>;
   #disposed = false;
   /** See {@link KeyDeliveryStats}. */
   public readonly stats: KeyDeliveryStats = { requests: 0, failures: 0, givenUp: 0 };
 
   public constructor(options: KeyDeliveryOptions) {
     this.#options = options;
-    this.#maxTries = Math.max(1, options.maxTries ?? KEY_SEND_MAX_TRIES);
-    this.#baseDelayMs = options.baseDelayMs ?? KEY_SEND_BASE_DELAY_MS;
+    this.#policy = options.policy ?? KEY_RETRY_POLICY;
   }
 
   /** Messages still waiting for a retry. */
@@ -152,7 +159,7 @@ export class KeyDelivery {
       }
     }
     const { batches, waiting } = this.#plan(job);
-    let retryAfterMs = 0;
+    let retryAfterMs: number | undefined;
     let lastError: unknown;
     await Promise.all(
       batches.map(async (batch) => {
@@ -168,13 +175,14 @@ export class KeyDelivery {
           this.stats.failures++;
           lastError = error;
           if (error instanceof MatrixPortError && error.retryAfterMs !== undefined) {
-            retryAfterMs = Math.max(retryAfterMs, error.retryAfterMs);
+            retryAfterMs = Math.max(retryAfterMs ?? 0, error.retryAfterMs);
           }
           this.#options.logger.warn(`sending ${job.what} failed`, {
             type: batch.type,
             encrypted: batch.encrypted,
             recipients: batch.recipients.length,
             tries: job.tries,
+            kind: classifyFailure(error),
             error: String(error),
           });
         }
@@ -184,7 +192,7 @@ export class KeyDelivery {
       this.#finish(job);
       return;
     }
-    if (job.tries >= this.#maxTries) {
+    if (job.tries >= Math.max(1, this.#policy.maxAttempts)) {
       this.stats.givenUp++;
       const devices = [...job.pending.keys()];
       this.#options.logger.error(`gave up sending ${job.what}`, { tries: job.tries, devices });
@@ -199,7 +207,7 @@ export class KeyDelivery {
       );
       return;
     }
-    const delayMs = Math.max(this.#baseDelayMs * 2 ** (job.tries - 1), retryAfterMs);
+    const delayMs = retryDelayMs(this.#policy, job.tries, this.#options.random, retryAfterMs);
     job.timer = this.#options.clock.setTimeout(() => {
       void this.#round(job);
     }, delayMs);

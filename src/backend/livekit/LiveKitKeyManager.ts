@@ -9,6 +9,7 @@ import type { Clock, TimerHandle } from "../../core/Clock.js";
 import type { VoipError } from "../../core/errors.js";
 import type { Logger } from "../../core/Logger.js";
 import { encodeBase64, type RandomSource } from "../../core/random.js";
+import type { RetryPolicy } from "../../core/retry.js";
 import { SerialQueue } from "../../core/SerialQueue.js";
 import type { EncryptionKeyProvider } from "../../group/EncryptionKeyProvider.js";
 import { KeyEventType } from "../../matrix/eventTypes.js";
@@ -52,8 +53,8 @@ export interface LiveKitKeyManagerOptions {
   onKeysChanged: (participant: CallParticipant, index: number) => void;
   /** A key event or request could not be delivered (PROTOCOL K2). */
   onError: (error: VoipError) => void;
-  /** Overrides of the delivery retry policy (tests). */
-  retry?: { maxTries?: number; baseDelayMs?: number };
+  /** Override of the delivery retry policy (tests). */
+  retryPolicy?: Readonly<RetryPolicy>;
 }
 
 /** See the file comment. @internal */
@@ -85,6 +86,7 @@ export class LiveKitKeyManager {
     this.#delivery = new KeyDelivery({
       client: options.client,
       clock: options.clock,
+      random: options.random,
       logger: options.logger,
       roomEncrypted: () => this.#roomEncrypted(),
       allowPlaintextKeys: options.allowPlaintextKeys,
@@ -92,7 +94,7 @@ export class LiveKitKeyManager {
       onGiveUp: (error) => {
         options.onError(error);
       },
-      ...options.retry,
+      ...(options.retryPolicy === undefined ? {} : { policy: options.retryPolicy }),
     });
   }
 
