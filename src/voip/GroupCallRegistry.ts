@@ -75,7 +75,10 @@ export class GroupCallRegistry {
 
   /** Applies the membership-relevant state of one room of a sync batch (initial batches included). */
   public handleRoomState(room: SyncRoom): void {
-    const relevant = room.state.filter((event) => isMembershipRelevant(event.type));
+    // Oldest first (stable): members are listed in the order they published (reference §10.1 item 8).
+    const relevant = room.state
+      .filter((event) => isMembershipRelevant(event.type))
+      .sort((a, b) => a.originServerTs - b.originServerTs);
     if (relevant.length === 0) {
       return;
     }
@@ -218,7 +221,8 @@ export class GroupCallRegistry {
     const { client } = this.#deps;
     const seeded: MembershipDelta[] = [];
     for (const type of ["m.room.member", GroupEventType.Member, GroupEventType.ElementMember]) {
-      for (const event of client.getStateEvents(roomId, type)) {
+      const events = client.getStateEvents(roomId, type).sort((a, b) => a.originServerTs - b.originServerTs);
+      for (const event of events) {
         const delta = index.apply(event);
         if (delta !== undefined) {
           seeded.push(delta);

@@ -140,4 +140,19 @@ describe("delayed leave", () => {
     await world.settle();
     expect(memberContent(world.hs, roomId, alice.userId)).toEqual({ memberships: [] });
   });
+
+  it("leaving forgets the delayed leave even when the server no longer has it (§10.1 11d)", async () => {
+    const { alice, roomId, group } = await entered();
+    await group.enter();
+    const [ours] = await alice.client.listDelayedEvents();
+    await alice.client.updateDelayedEvent(ours?.delayId ?? "", "cancel");
+    await group.leave();
+    expect(group.state).toBe(GroupCallState.Ended);
+    expect(alice.requests.filter((r) => r === "updateDelayedEvent cancel")).toHaveLength(2);
+    await world.advance(60_000);
+    expect(alice.requests.filter((r) => r === "updateDelayedEvent restart")).toHaveLength(0);
+    expect(alice.logs.filter((l) => l.startsWith("warn") || l.startsWith("error"))).toEqual([]);
+    expect(memberContent(world.hs, roomId, alice.userId)).toEqual({ memberships: [] });
+    expect(world.clock.pendingTimers()).toBe(0);
+  });
 });

@@ -222,4 +222,20 @@ describe("participants", () => {
     await world.settle();
     expect(participantIds(group)).toEqual(["@alice:local:ALICE", "@carol:local:CAROL"]);
   });
+
+  it("lists members in the order they published, oldest first (§10.1 item 8, adapted)", async () => {
+    const { bob, carol, publish } = await setup();
+    const entry = (deviceId: string) =>
+      famedlyEntry({ callId: "c", deviceId, expiresTs: world.clock.now() + SIX_MIN });
+    await publish(carol, [entry("CAROL")]);
+    await world.advance(1_000);
+    await publish(bob, [entry("BOB")]);
+    await world.advance(1_000);
+    await publish(carol, [entry("CAROL")]); // carol's key was set first; her current event is the newest
+    const late = world.peer("@bob:local", "LAPTOP");
+    const found = await new Promise<GroupCallSession>((resolve) =>
+      late.voip.on("incomingGroupCall", resolve),
+    );
+    expect(found.participants.map((p) => p.id)).toEqual(["@bob:local:BOB", "@carol:local:CAROL"]);
+  });
 });
