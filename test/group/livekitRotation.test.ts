@@ -160,3 +160,27 @@ describe.each([true, false])("LiveKit key rotation (encrypted room: %s)", (encry
     expectKeysConsistent(world);
   });
 });
+
+describe("LiveKit keys between famedly-v1 and famedly-v2 apps (P2)", () => {
+  it("a v1 app and v2 apps hold each other's keys; the v1 app gets v1 key events, the others v2", async () => {
+    world = new SfuWorld();
+    const [a, b] = await world.setup(2, { encrypted: true });
+    const old = world.peer("@p2:local", "P2", { dialect: "famedly-v1" });
+    await world.hs.joinRoom(world.roomId, old.userId);
+    for (const peer of [a!, b!, old]) {
+      await world.join(peer);
+    }
+    await world.leave(b!);
+    await world.advance(10_000);
+    await world.join(b!);
+    await world.advance(10_000);
+    expectKeysConsistent(world);
+    const events = world.keyEvents();
+    for (const event of events) {
+      const toOld = (event.recipients ?? []).some((r) => r.deviceId === old.deviceId);
+      expect(event.type).toBe(toOld ? KeyEventType.KeysV1 : KeyEventType.KeysV2);
+    }
+    expect(events.some((e) => e.type === KeyEventType.KeysV1)).toBe(true);
+    expect(events.some((e) => e.senderDevice === old.deviceId && e.type === KeyEventType.KeysV2)).toBe(true);
+  });
+});
