@@ -2,12 +2,7 @@ import { describe, expect, it } from "vitest";
 import { silentLogger } from "../core/Logger.js";
 import { ManualClock } from "../testing/ManualClock.js";
 import type { WireCandidate } from "./CandidateBatcher.js";
-import {
-  HOST_CANDIDATES_SETTLE_MS,
-  ICE_DISCONNECTED_GRACE_MS,
-  IceAgent,
-  MAX_ICE_RESTARTS,
-} from "./IceAgent.js";
+import { ICE_DISCONNECTED_GRACE_MS, IceAgent, MAX_ICE_RESTARTS } from "./IceAgent.js";
 
 /** The parts of a peer connection the agent reads. */
 class FakePeerConnection {
@@ -82,36 +77,65 @@ async function elapsedUntil(clock: ManualClock, promise: Promise<void>, stepMs =
 }
 
 describe("IceAgent: local candidates", () => {
-  it("holds candidates until sending starts, then sends them in one batch after the batch delay", async () => {
+  it("holds candidates until sending starts, then sends what was gathered at once, later ones after the batch delay", async () => {
     const { clock, agent, sent } = setup();
     agent.onLocalCandidate(local(1));
     agent.onLocalCandidate(local(2));
     await clock.advance(2000);
     expect(sent).toEqual([]);
     agent.startSending();
-    await clock.advance(499);
-    expect(sent).toEqual([]);
-    await clock.advance(1);
+    await clock.runDue();
     expect(sent).toEqual([[wireOf(1), wireOf(2)]]);
+    agent.onLocalCandidate(local(3));
+    agent.onLocalCandidate(local(4));
+    await clock.advance(499);
+    expect(sent).toHaveLength(1);
+    await clock.advance(1);
+    expect(sent).toEqual([[wireOf(1), wireOf(2)], [wireOf(3), wireOf(4)]]);
   });
 
-  it("drops the candidates already carried by the SDP", async () => {
-    const { clock, agent, sent } = setup();
-    agent.onLocalCandidate(local(1));
-    agent.discardQueued();
+  it("sends the first candidate of a gathering at once when sending started before it came", async () => {
+    const { clock, pc, agent, sent } = setup();
     agent.startSending();
+    pc.iceGatheringState = "gathering";
+    agent.onGatheringStateChange();
+    agent.onLocalCandidate(local(1));
+    await clock.runDue();
+    expect(sent).toEqual([[wireOf(1)]]);
+    // A new gathering (ICE restart): its first candidate goes at once again.
+    pc.iceGatheringState = "complete";
+    agent.onGatheringStateChange();
+    pc.iceGatheringState = "gathering";
+    agent.onGatheringStateChange();
     agent.onLocalCandidate(local(2));
+    await clock.runDue();
+    expect(sent).toEqual([[wireOf(1)], [wireOf(2)]]);
+    agent.dispose();
+  });
+
+  it("holds candidates while a renegotiation's description is not out, then sends them", async () => {
+    const { clock, agent, sent } = setup();
+    agent.startSending();
+    agent.onLocalCandidate(local(1));
+    await clock.runDue();
+    agent.holdSending();
+    agent.onLocalCandidate(local(2));
+    await clock.advance(5000);
+    expect(sent).toEqual([[wireOf(1)]]);
+    agent.startSending();
     await clock.advance(500);
-    expect(sent).toEqual([[wireOf(2)]]);
+    expect(sent).toEqual([[wireOf(1)], [wireOf(2)]]);
   });
 
   it("sends at once on the end-of-candidates marker", async () => {
     const { clock, agent, sent } = setup();
     agent.startSending();
     agent.onLocalCandidate(local(1));
+    await clock.runDue();
+    agent.onLocalCandidate(local(2));
     agent.onLocalCandidate(null);
     await clock.runDue();
-    expect(sent).toEqual([[wireOf(1)]]);
+    expect(sent).toEqual([[wireOf(1)], [wireOf(2)]]);
   });
 });
 
@@ -122,13 +146,15 @@ describe("IceAgent: gathering", () => {
     pc.iceGatheringState = "gathering";
     agent.onGatheringStateChange();
     agent.onLocalCandidate(local(1));
-    await clock.advance(100);
-    expect(sent).toEqual([[wireOf(1)]]);
+    await clock.runDue();
     agent.onLocalCandidate(local(2));
+    await clock.advance(100);
+    expect(sent).toEqual([[wireOf(1)], [wireOf(2)]]);
+    agent.onLocalCandidate(local(3));
     pc.iceGatheringState = "complete";
     agent.onGatheringStateChange();
     await clock.runDue();
-    expect(sent).toEqual([[wireOf(1)], [wireOf(2)]]);
+    expect(sent).toEqual([[wireOf(1)], [wireOf(2)], [wireOf(3)]]);
     expect(clock.pendingTimers()).toBe(0);
   });
 
@@ -142,39 +168,29 @@ describe("IceAgent: gathering", () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
-  it("waits for gathering until it completes, at most the cap", async () => {
+  it("never waits for gathering by default, whatever the cap, with or without ICE servers", async () => {
     const { clock, pc, agent } = setup();
     pc.iceGatheringState = "gathering";
-    expect(await elapsedUntil(clock, agent.waitForGathering(200, false))).toBe(200);
-
-    const early = agent.waitForGathering(200, false);
-    await clock.advance(50);
-    pc.iceGatheringState = "complete";
-    agent.onGatheringStateChange();
-    expect(await elapsedUntil(clock, early)).toBe(0);
+    expect(await elapsedUntil(clock, agent.referenceGatheringWait(200, false))).toBe(0);
+    expect(await elapsedUntil(clock, agent.referenceGatheringWait(200, true))).toBe(0);
+    pc.iceServers = [];
+    expect(await elapsedUntil(clock, agent.referenceGatheringWait(200, true))).toBe(0);
     expect(clock.pendingTimers()).toBe(0);
-  });
-
-  it("does not wait once gathering is complete, with a zero cap, or without a peer connection", async () => {
-    const { clock, pc, agent } = setup();
-    pc.iceGatheringState = "gathering";
-    expect(await elapsedUntil(clock, agent.waitForGathering(0, true))).toBe(0);
-    pc.iceGatheringState = "complete";
-    expect(await elapsedUntil(clock, agent.waitForGathering(200, true))).toBe(0);
-    const none = setup({ pc: undefined });
-    expect(await elapsedUntil(none.clock, none.agent.waitForGathering(200, true))).toBe(0);
+    agent.dispose();
   });
 
   it("with fixed waits, waits the whole cap: always when asked to, otherwise only while gathering", async () => {
     const { clock, pc, agent } = setup({ fixedWaits: true });
     pc.iceGatheringState = "complete";
-    expect(await elapsedUntil(clock, agent.waitForGathering(300, true))).toBe(300);
-    expect(await elapsedUntil(clock, agent.waitForGathering(300, false))).toBe(0);
+    expect(await elapsedUntil(clock, agent.referenceGatheringWait(300, true))).toBe(300);
+    expect(await elapsedUntil(clock, agent.referenceGatheringWait(300, false))).toBe(0);
     pc.iceGatheringState = "gathering";
-    const waiting = agent.waitForGathering(300, false);
+    const waiting = agent.referenceGatheringWait(300, false);
     pc.iceGatheringState = "complete";
     agent.onGatheringStateChange();
     expect(await elapsedUntil(clock, waiting)).toBe(300);
+    const none = setup({ fixedWaits: true, pc: undefined });
+    expect(await elapsedUntil(none.clock, none.agent.referenceGatheringWait(200, true))).toBe(0);
   });
 });
 
@@ -288,13 +304,12 @@ describe("IceAgent: connection", () => {
 });
 
 describe("IceAgent: dispose", () => {
-  it("releases gathering waiters, clears its timers and sends nothing more", async () => {
-    const { clock, pc, agent, sent } = setup();
-    agent.startSending();
+  it("releases waiters, clears its timers and sends nothing more", async () => {
+    const { clock, pc, agent, sent } = setup({ fixedWaits: true });
     pc.iceGatheringState = "gathering";
     agent.onGatheringStateChange();
     agent.onLocalCandidate(local(1));
-    const waiting = agent.waitForGathering(10_000, false);
+    const waiting = agent.referenceGatheringWait(10_000, false);
     agent.dispose();
     expect(await elapsedUntil(clock, waiting)).toBe(0);
     expect(clock.pendingTimers()).toBe(0);
@@ -325,52 +340,5 @@ describe("IceAgent: dispose", () => {
     expect(gaveUp).toBe(1);
     agent.dispose();
     expect(clock.pendingTimers()).toBe(0);
-  });
-});
-
-describe("IceAgent: host candidates without ICE servers", () => {
-  it(`ends the gathering wait ${HOST_CANDIDATES_SETTLE_MS} ms after the last host candidate when there are no ICE servers`, async () => {
-    const { agent, clock, pc } = setup();
-    pc.iceServers = [];
-    pc.iceGatheringState = "gathering";
-    agent.onGatheringStateChange();
-    let done = false;
-    void agent.waitForGathering(200, false).then(() => {
-      done = true;
-    });
-    agent.onLocalCandidate(local(1));
-    await clock.advance(HOST_CANDIDATES_SETTLE_MS - 1);
-    agent.onLocalCandidate(local(2)); // a new candidate restarts the settle time
-    await clock.advance(HOST_CANDIDATES_SETTLE_MS - 1);
-    expect(done).toBe(false);
-    await clock.advance(1);
-    expect(done).toBe(true);
-    // Later waits of the same gathering return at once; a new gathering (ICE restart) waits again.
-    await agent.waitForGathering(200, false);
-    pc.iceGatheringState = "gathering";
-    agent.onGatheringStateChange();
-    let again = false;
-    void agent.waitForGathering(200, false).then(() => {
-      again = true;
-    });
-    await clock.advance(100);
-    expect(again).toBe(false);
-    agent.dispose();
-  });
-
-  it("keeps waiting for gathering (up to the cap) when STUN or TURN servers are configured", async () => {
-    const { agent, clock, pc } = setup();
-    pc.iceGatheringState = "gathering";
-    agent.onGatheringStateChange();
-    let done = false;
-    void agent.waitForGathering(200, false).then(() => {
-      done = true;
-    });
-    agent.onLocalCandidate(local(1));
-    await clock.advance(150);
-    expect(done).toBe(false);
-    await clock.advance(50);
-    expect(done).toBe(true);
-    agent.dispose();
   });
 });

@@ -5,12 +5,6 @@ import { CandidateBatcher, type WireCandidate } from "./CandidateBatcher.js";
 /** ICE restarts in a row before a failed or disconnected call is given up (`ice_failed`). */
 export const MAX_ICE_RESTARTS = 3;
 
-/**
- * Without STUN or TURN servers only host candidates can come, and libwebrtc reports the UDP ones at once (the TCP
- * ones about 100 ms later, which ends gathering). When no candidate came for this long, the SDP waits no longer.
- */
-export const HOST_CANDIDATES_SETTLE_MS = 20;
-
 /** How long a `disconnected` connection may recover by itself before ICE is restarted (`failed` restarts at once). */
 export const ICE_DISCONNECTED_GRACE_MS = 2_000;
 
@@ -38,7 +32,7 @@ export interface IceAgentOptions {
   batchDelayMs: number;
   /** After gathering starts, send what is queued after this long even if gathering is not complete. */
   candidateFlushMs: number;
-  /** Wait the full gathering delays as the reference does, instead of returning once gathering completes. */
+  /** Wait the full gathering delays before the invite and answer as the reference does (benchmarks only). */
   fixedWaits: boolean;
   /** The call's peer connection, once created. */
   peerConnection: () => RTCPeerConnection | undefined;
@@ -53,13 +47,14 @@ export interface IceAgentOptions {
 interface Waiter {
   resolve: () => void;
   timer: TimerHandle;
-  /** Ends early when ICE gathering completes. */
-  untilGathered: boolean;
 }
 
 /**
- * @internal Everything about ICE in one call: local candidates go out in batches (PROTOCOL D7) once the invite or
- * answer is out, and early when gathering completes or has run for `candidateFlushMs`; remote candidates that
+ * @internal Everything about ICE in one call: the invite, answer and offers carry no candidates (the SDP that
+ * `createOffer`/`createAnswer` returned; reading `pc.localDescription` crashes `@roamhq/wrtc` now and then), so
+ * every local candidate trickles as `m.call.candidates` (PROTOCOL D7), held while our description is not out yet.
+ * The first candidates of a gathering leave at once, later ones in batches (`batchDelayMs`), and at once when
+ * gathering completes or has run for `candidateFlushMs`; remote candidates that
  * arrive before the remote description (or before the answering party is known) wait in a buffer per party id;
  * failed or disconnected connections are restarted up to {@link MAX_ICE_RESTARTS} times.
  */
@@ -70,9 +65,11 @@ export class IceAgent {
   #gatheringFlushTimer: TimerHandle | undefined;
   #waiters = new Set<Waiter>();
   #disconnectTimer: TimerHandle | undefined;
-  #settleTimer: TimerHandle | undefined;
-  /** No ICE servers, and no local candidate for {@link HOST_CANDIDATES_SETTLE_MS}: the SDP may go. */
-  #hostCandidatesSettled = false;
+  /** Our invite, answer or offer is out: local candidates may leave (else they are held). */
+  #sending = false;
+  #held: WireCandidate[] = [];
+  /** No batch of the current gathering went out yet: the next one leaves at once. */
+  #eager = true;
   #restarts = 0;
   #disposed = false;
 
@@ -82,7 +79,10 @@ export class IceAgent {
       clock: opts.clock,
       logger: opts.logger,
       delayMs: opts.batchDelayMs,
-      send: opts.sendCandidates,
+      send: (candidates) => {
+        this.#eager = false;
+        return opts.sendCandidates(candidates);
+      },
       onGiveUp: opts.onGiveUp,
     });
   }
@@ -91,26 +91,48 @@ export class IceAgent {
 
   /** A local candidate from the peer connection; `null` (or an empty candidate) ends a generation: flush. */
   public onLocalCandidate(candidate: RTCIceCandidate | null): void {
+    if (this.#disposed) {
+      return;
+    }
     if (!candidate?.candidate) {
       this.#batcher.flushSoon();
       return;
     }
-    this.#watchHostCandidates();
-    this.#batcher.add({
-      candidate: candidate.candidate,
-      sdpMid: candidate.sdpMid,
-      sdpMLineIndex: candidate.sdpMLineIndex,
-    });
+    const wire = { candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex };
+    if (!this.#sending) {
+      this.#held.push(wire);
+      return;
+    }
+    this.#batcher.add(wire);
+    if (this.#eager) {
+      this.#batcher.flushSoon();
+    }
   }
 
-  /** Drops queued local candidates: they leave inside the SDP of the invite, answer or offer. */
-  public discardQueued(): void {
-    this.#batcher.discardQueued();
-  }
-
-  /** The invite or answer is out: local candidates may leave from now on. */
+  /**
+   * Our invite, answer or offer is out: held candidates and later ones may leave (what was gathered by now goes at
+   * once).
+   */
   public startSending(): void {
+    if (this.#disposed) {
+      return;
+    }
+    this.#sending = true;
+    for (const wire of this.#held.splice(0)) {
+      this.#batcher.add(wire);
+    }
     this.#batcher.enable();
+    if (this.#eager) {
+      this.#batcher.flushSoon();
+    }
+  }
+
+  /**
+   * A renegotiation offer or answer is being made: new candidates (an ICE restart's) wait until it is out, so the
+   * peer never gets candidates of a description it does not have yet.
+   */
+  public holdSending(): void {
+    this.#sending = false;
   }
 
   // ── Gathering ─────────────────────────────────────────────────────────────────────────────────────────────
@@ -119,10 +141,10 @@ export class IceAgent {
   public onGatheringStateChange(): void {
     const state = this.#opts.peerConnection()?.iceGatheringState;
     if (state === "gathering") {
-      // A new gathering (ICE restart): wait for its host candidates again.
-      this.#hostCandidatesSettled = false;
+      // A new gathering (ICE restart): its first candidates go at once again.
+      this.#eager = true;
     }
-    if (state === "gathering" && this.#gatheringFlushTimer === undefined) {
+    if (state === "gathering" && this.#gatheringFlushTimer === undefined && !this.#disposed) {
       this.#gatheringFlushTimer = this.#opts.clock.setTimeout(() => {
         this.#gatheringFlushTimer = undefined;
         this.#batcher.flushSoon();
@@ -131,73 +153,38 @@ export class IceAgent {
       this.#opts.clock.clearTimer(this.#gatheringFlushTimer);
       this.#gatheringFlushTimer = undefined;
       this.#batcher.flushSoon();
-      this.#releaseGatheringWaiters();
     }
   }
 
   /** Waits `ms` on the call's clock; ends early, its timer cleared, when the call ends. */
   public wait(ms: number): Promise<void> {
-    return this.#wait(ms, false);
-  }
-
-  /**
-   * Waits for ICE gathering to complete, at most `capMs`. With `fixedWaits` it waits exactly `capMs` instead: when
-   * `always` is set, or while gathering.
-   */
-  public async waitForGathering(capMs: number, always: boolean): Promise<void> {
-    const pc = this.#opts.peerConnection();
-    if (!pc || (this.#hostCandidatesSettled && !this.#opts.fixedWaits)) {
-      return;
-    }
-    if (this.#opts.fixedWaits) {
-      if (always || pc.iceGatheringState === "gathering") {
-        await this.#wait(capMs, false);
-      }
-      return;
-    }
-    if (pc.iceGatheringState === "complete" || capMs <= 0) {
-      return;
-    }
-    await this.#wait(capMs, true);
-  }
-
-  /** Without ICE servers, (re)starts the settle timer that ends gathering waits once host candidates stop coming. */
-  #watchHostCandidates(): void {
-    const pc = this.#opts.peerConnection();
-    if (this.#disposed || !pc || (pc.getConfiguration().iceServers ?? []).length > 0) {
-      return;
-    }
-    this.#hostCandidatesSettled = false;
-    this.#opts.clock.clearTimer(this.#settleTimer);
-    this.#settleTimer = this.#opts.clock.setTimeout(() => {
-      this.#settleTimer = undefined;
-      this.#hostCandidatesSettled = true;
-      this.#releaseGatheringWaiters();
-    }, HOST_CANDIDATES_SETTLE_MS);
-  }
-
-  #releaseGatheringWaiters(): void {
-    for (const waiter of this.#waiters) {
-      if (waiter.untilGathered) {
-        this.#release(waiter);
-      }
-    }
-  }
-
-  #wait(ms: number, untilGathered: boolean): Promise<void> {
     if (this.#disposed || ms <= 0) {
       return Promise.resolve();
     }
     return new Promise<void>((resolve) => {
       const waiter: Waiter = {
         resolve,
-        untilGathered,
         timer: this.#opts.clock.setTimeout(() => {
           this.#release(waiter);
         }, ms),
       };
       this.#waiters.add(waiter);
     });
+  }
+
+  /**
+   * The reference's wait for ICE gathering before its invite (`always` false: only while gathering) or answer
+   * (`always` true): exactly `capMs`, with `fixedWaits` only. Otherwise it returns at once: nothing waits for
+   * candidates that may never come (a TURN server that does not answer), they trickle.
+   */
+  public async referenceGatheringWait(capMs: number, always: boolean): Promise<void> {
+    const pc = this.#opts.peerConnection();
+    if (!this.#opts.fixedWaits || !pc) {
+      return;
+    }
+    if (always || pc.iceGatheringState === "gathering") {
+      await this.wait(capMs);
+    }
   }
 
   #release(waiter: Waiter): void {
@@ -307,7 +294,7 @@ export class IceAgent {
     this.#disposed = true;
     this.#opts.clock.clearTimer(this.#gatheringFlushTimer);
     this.#clearDisconnectTimer();
-    this.#opts.clock.clearTimer(this.#settleTimer);
+    this.#held = [];
     this.#batcher.dispose();
     for (const waiter of [...this.#waiters]) {
       this.#release(waiter);

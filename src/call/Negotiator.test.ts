@@ -31,8 +31,14 @@ async function remoteOffer(): Promise<{ type: "offer"; sdp: string }> {
   return { type: "offer", sdp: offer.sdp ?? "" };
 }
 
-function setup(direction: CallDirection, state: CallState, pc = peerConnection()) {
+function setup(
+  direction: CallDirection,
+  state: CallState,
+  pc = peerConnection(),
+  gatheringDelayMs = 0,
+) {
   const clock = new ManualClock();
+  const candidates: string[][] = [];
   const sent: [string, string][] = [];
   const errors: VoipError[] = [];
   const hangups: CallErrorCode[] = [];
@@ -68,13 +74,21 @@ function setup(direction: CallDirection, state: CallState, pc = peerConnection()
     candidateFlushMs: 100,
     fixedWaits: false,
     peerConnection: () => pc,
-    sendCandidates: () => Promise.resolve(),
+    sendCandidates: (batch) => {
+      sent.push(["candidates", ""]);
+      candidates.push(batch.map((c) => c.candidate));
+      return Promise.resolve();
+    },
     onGiveUp: () => undefined,
     onDisconnectGraceOver: () => undefined,
   });
   const ctx = {
     clock,
-    timeouts: { delayBeforeOfferMs: 0, iceGatheringDelayMs: 0, answerDelayMs: 0 },
+    timeouts: {
+      delayBeforeOfferMs: 0,
+      iceGatheringDelayMs: gatheringDelayMs,
+      answerDelayMs: gatheringDelayMs,
+    },
   } as unknown as CallContext;
   const negotiator = new Negotiator({
     ctx,
@@ -105,7 +119,43 @@ function setup(direction: CallDirection, state: CallState, pc = peerConnection()
     remotePartyId: () => "THEIRPARTY",
     onInviteSent: () => invitesSent.push(clock.now()),
   });
-  return { pc, negotiator, sent, errors, hangups, holds, transitions, invitesSent };
+  return { pc, clock, ice, negotiator, sent, candidates, errors, hangups, holds, transitions, invitesSent };
+}
+
+/**
+ * `pc` behind a proxy that throws on `localDescription` (its native getter crashes @roamhq/wrtc now and then,
+ * node-webrtc issue 696) and records the SDPs that createOffer/createAnswer returned.
+ */
+function guarded(pc: RTCPeerConnection): { pc: RTCPeerConnection; created: string[] } {
+  const created: string[] = [];
+  const proxy = new Proxy(pc, {
+    get(target, prop) {
+      if (prop === "localDescription") {
+        throw new Error("localDescription read");
+      }
+      if (prop === "createOffer" || prop === "createAnswer") {
+        return async () => {
+          const description = await target[prop]();
+          created.push(description.sdp ?? "");
+          return description;
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { pc: proxy, created };
+}
+
+/** Resolves once `pc` has gathered a local candidate. */
+function firstLocalCandidate(pc: RTCPeerConnection): Promise<void> {
+  return new Promise((resolve) => {
+    pc.addEventListener("icecandidate", (e) => {
+      if (e.candidate) {
+        resolve();
+      }
+    });
+  });
 }
 
 describe("Negotiator: offers", () => {
@@ -140,6 +190,60 @@ describe("Negotiator: offers", () => {
     expect(t.errors.map((e) => e.code)).toEqual([VoipErrorCode.LocalOfferFailed]);
     expect(t.hangups).toEqual([CallErrorCode.LocalOfferFailed]);
     expect(t.sent).toEqual([]);
+  });
+});
+
+describe("Negotiator: descriptions go out as created, candidates trickle", () => {
+  it("the invite is what createOffer returned, sent without waiting; candidates follow as m.call.candidates", async () => {
+    const { pc, created } = guarded(peerConnection());
+    const t = setup(CallDirection.Outgoing, CallState.CreateOffer, pc, 200);
+    const gathered = firstLocalCandidate(pc);
+    t.ice.onGatheringStateChange();
+    pc.addEventListener("icecandidate", (e) => {
+      t.ice.onLocalCandidate(e.candidate);
+    });
+    const start = t.clock.now();
+    await t.negotiator.onNegotiationNeeded(); // the 200 ms cap is never waited: the manual clock does not move
+    expect(t.clock.now()).toBe(start);
+    expect(t.sent.map(([kind]) => kind)).toEqual(["invite"]);
+    expect(t.sent[0]?.[1]).toBe(created[0]);
+    expect(created[0]).not.toContain("a=candidate");
+    await gathered;
+    await t.clock.runDue();
+    expect(t.sent.map(([kind]) => kind)).toEqual(["invite", "candidates"]);
+    expect(t.candidates[0]?.[0]).toMatch(/^candidate:/);
+    t.ice.dispose();
+  });
+
+  it("the answer and a renegotiation answer are what createAnswer returned", async () => {
+    const { pc, created } = guarded(peerConnection());
+    await pc.setRemoteDescription(await remoteOffer());
+    const t = setup(CallDirection.Incoming, CallState.Ringing, pc, 200);
+    const start = t.clock.now();
+    await t.negotiator.answer();
+    expect(t.clock.now()).toBe(start);
+    t.transitions.length = 0;
+    await t.negotiator.handleNegotiate(await remoteOffer(), undefined);
+    expect(t.errors).toEqual([]);
+    expect(t.sent.map(([kind, sdp]) => [kind, sdp])).toEqual([
+      ["answer", created[0]],
+      ["negotiate-answer", created[1]],
+    ]);
+    t.ice.dispose();
+  });
+
+  it("a renegotiation offer is what createOffer returned", async () => {
+    const { pc, created } = guarded(peerConnection());
+    const t = setup(CallDirection.Outgoing, CallState.CreateOffer, pc);
+    await t.negotiator.onNegotiationNeeded();
+    await pc.setLocalDescription({ type: "rollback" });
+    await t.negotiator.onNegotiationNeeded();
+    expect(t.errors).toEqual([]);
+    expect(t.sent.filter(([kind]) => kind !== "candidates")).toEqual([
+      ["invite", created[0]],
+      ["negotiate-offer", created[1]],
+    ]);
+    t.ice.dispose();
   });
 });
 

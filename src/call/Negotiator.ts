@@ -27,6 +27,11 @@ export interface NegotiatorHost extends CallCore {
  * `m.call.negotiate` follows perfect negotiation: the callee is polite (rolls back its own offer on a collision),
  * the caller ignores a colliding offer. After a renegotiation it reports when the peer put us on or off hold.
  *
+ * Every description goes out as `createOffer`/`createAnswer` returned it, at once: never `pc.localDescription`, whose
+ * getter serialises the SDP natively in `@roamhq/wrtc` and crashes now and then when many connections are set up
+ * at once (node-webrtc issue 696), and never after a wait for candidates that may not come. Local candidates
+ * trickle as `m.call.candidates` once the description is out (see `IceAgent`).
+ *
  * Every method runs on the call's serial queue; the call ends (`fail`) when a step fails.
  */
 export class Negotiator {
@@ -69,6 +74,9 @@ export class Negotiator {
       return;
     }
     this.#makingOffer = true;
+    if (!firstOffer) {
+      host.ice.holdSending();
+    }
     try {
       if (host.ctx.timeouts.delayBeforeOfferMs > 0) {
         await host.ice.wait(host.ctx.timeouts.delayBeforeOfferMs);
@@ -92,13 +100,13 @@ export class Negotiator {
       if (!this.#live()) {
         return;
       }
-      await host.ice.waitForGathering(host.ctx.timeouts.iceGatheringDelayMs, false);
+      await host.ice.referenceGatheringWait(host.ctx.timeouts.iceGatheringDelayMs, false);
       if (!this.#live()) {
         return;
       }
-      const sdp = pc.localDescription?.sdp ?? offer.sdp ?? "";
+      // What createOffer returned, not pc.localDescription (see the class comment): candidates trickle.
+      const sdp = offer.sdp ?? "";
       const metadata = host.media.metadata();
-      host.ice.discardQueued();
       if (firstOffer) {
         this.#inviteOnTheWire = true;
         await host.signaller.sendInvite(sdp, metadata, host.inviteAddress());
@@ -123,6 +131,9 @@ export class Negotiator {
       );
     } finally {
       this.#makingOffer = false;
+      if (!firstOffer) {
+        host.ice.startSending();
+      }
     }
   }
 
@@ -156,10 +167,10 @@ export class Negotiator {
     }
     this.#assertLive();
     host.transition(CallState.Connecting);
-    await host.ice.waitForGathering(host.ctx.timeouts.answerDelayMs, true);
+    await host.ice.referenceGatheringWait(host.ctx.timeouts.answerDelayMs, true);
     this.#assertLive();
-    const sdp = pc.localDescription?.sdp ?? answer.sdp ?? "";
-    host.ice.discardQueued();
+    // What createAnswer returned, not pc.localDescription (see the class comment): candidates trickle.
+    const sdp = answer.sdp ?? "";
     this.#answeredByUs = true;
     try {
       await host.signaller.sendAnswer(sdp, host.media.metadata());
@@ -215,15 +226,19 @@ export class Negotiator {
     }
     const wasLocalOnHold = host.media.isLocalOnHold();
     host.media.applyRemoteMetadata(metadata);
+    const answering = description.type === "offer";
+    if (answering) {
+      host.ice.holdSending();
+    }
     try {
       if (collision) {
         await pc.setLocalDescription({ type: "rollback" });
       }
       await pc.setRemoteDescription(description);
-      if (description.type === "offer") {
+      if (answering) {
         const answer = await pc.createAnswer();
         await pc.setLocalDescription(answer);
-        await host.signaller.sendNegotiateAnswer(pc.localDescription?.sdp ?? answer.sdp ?? "");
+        await host.signaller.sendNegotiateAnswer(answer.sdp ?? "");
       }
     } catch (error) {
       host.log.warn("renegotiation failed", { error });
@@ -232,6 +247,10 @@ export class Negotiator {
         CallErrorCode.LocalOfferFailed,
       );
       return;
+    } finally {
+      if (answering) {
+        host.ice.startSending();
+      }
     }
     const localOnHold = host.media.isLocalOnHold();
     if (localOnHold !== wasLocalOnHold || localOnHold !== this.#localOnHold) {
