@@ -82,6 +82,14 @@ describe("a callee without party_id", () => {
       ],
       toDevice: [],
     });
+    // Alice's invite carries no candidates: they trickle in m.call.candidates.
+    const aliceCandidates = () => hs.transcript().filter((e) => e.type === "m.call.candidates");
+    await until(() => aliceCandidates().length > 0, "alice's m.call.candidates");
+    for (const e of aliceCandidates()) {
+      for (const c of e.content.candidates as RTCIceCandidateInit[]) {
+        await bob.addIceCandidate(c);
+      }
+    }
     await until(() => bobCandidates.length > 0, "bob's candidates");
     await port.inject({
       rooms: [
