@@ -318,6 +318,15 @@ describe("IceAgent: dispose", () => {
     expect(sent).toEqual([]);
   });
 
+  it("adds no remote candidate once the call ended (a closed @roamhq/wrtc connection never settles the add)", async () => {
+    const { pc, agent } = setup();
+    pc.remoteDescription = { type: "offer", sdp: "v=0" };
+    agent.dispose();
+    await agent.handleRemoteCandidates("PARTY", [{ candidate: local(1).candidate }], true);
+    await agent.applyBufferedCandidates("PARTY");
+    expect(pc.added).toEqual([]);
+  });
+
   it("gives up when candidates cannot be sent", async () => {
     const clock = new ManualClock();
     let gaveUp = 0;

@@ -236,6 +236,11 @@ export class IceAgent {
 
   async #addCandidates(candidates: RTCIceCandidateInit[]): Promise<void> {
     for (const candidate of candidates) {
+      if (this.#disposed) {
+        // The peer connection is closed: @roamhq/wrtc never settles addIceCandidate then, which would stall the
+        // sync batch (and every later one) that brought these candidates.
+        return;
+      }
       try {
         await this.#opts.peerConnection()?.addIceCandidate(candidate);
       } catch (error) {
