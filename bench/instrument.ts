@@ -8,12 +8,14 @@ import type { CallSession, MatrixClientPort, SyncBatch, WebRTCDelegate } from ".
  */
 export class PhaseRecorder {
   #t0 = performance.now();
+  #cpu0 = process.cpuUsage();
   #generation = 0;
   #marks = new Map<string, number>();
   #waiters = new Map<string, ((t: number) => void)[]>();
 
   /** Starts a new call: forgets the marks. */
   public start(): void {
+    this.#cpu0 = process.cpuUsage();
     this.#t0 = performance.now();
     this.#generation++;
     this.#marks = new Map();
@@ -47,6 +49,12 @@ export class PhaseRecorder {
     return new Promise((resolve) => {
       this.#waiters.set(name, [...(this.#waiters.get(name) ?? []), resolve]);
     });
+  }
+
+  /** Process CPU time (user + system, all threads) since {@link PhaseRecorder.start}, in ms. */
+  public cpuMs(): number {
+    const { user, system } = process.cpuUsage(this.#cpu0);
+    return (user + system) / 1000;
   }
 
   /** The marks of the current call. */

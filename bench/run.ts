@@ -1,36 +1,83 @@
-// `npm run bench`: call setup latency with the reference's timings and fixed waits, then with our defaults.
-import { cpus } from "node:os";
+// `npm run bench`: call setup latency, every row interleaved in one run (A, B, C, A, B, C …) so that the machine's
+// noise hits all alike. Default: the in-memory rows (the limit and ours); `--synapse` adds the Synapse rows.
+import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { REFERENCE_TIMEOUTS, type VoipOptions } from "../src/index.js";
 import { installExitGuard } from "../src/node/index.js";
+import { localGroup } from "./localRows.js";
 import { benchMembershipEvents } from "./membershipEvents.js";
-import { measureSetupLatency, type SetupLatencyResult } from "./setupLatency.js";
+import { computeRatios, runInterleaved, type RatioResult, type RowGroup, type RowResult } from "./rows.js";
 import { formatSfuKeys, measureSfuKeys } from "./sfuKeys.js";
 
-const USAGE = `Usage: npm run bench -- [--calls N] [--warmup N] [--variant JSON] [--json]
+const USAGE = `Usage: npm run bench -- [--calls N] [--warmup N] [--synapse] [--no-reference] [--json]
 
-Call setup latency (two runs, more with --variant), then group-call membership processing (1,000 and 10,000
-membership state events, one per sync batch).
+Call setup latency (rows interleaved), then the SFU key rows and group-call membership processing (1,000 and
+10,000 membership state events, one per sync batch).
 
-  --calls N       measured calls per run (default 20)
-  --warmup N      warm-up calls per run, not counted (default 2)
-  --variant JSON  one more run with these VoipOptions, e.g. '{"timeouts":{"iceGatheringDelayMs":20}}' (repeatable)
-  --json          print a JSON object as the last line`;
+  --calls N        measured calls per row (default 20)
+  --warmup N       warm-up rounds, not counted (default 2)
+  --synapse        add the Synapse rows (provisions and starts Synapse as the integration suite does)
+  --no-reference   leave out the row with the reference's timings and fixed waits
+  --json           print a JSON object with every row and ratio as the last line`;
 
-interface BenchRun {
-  name: string;
-  /** How the options read in the table and JSON. */
-  options: string;
-  voip: VoipOptions;
+interface Flags {
+  synapse: boolean;
+  reference: boolean;
 }
 
-const RUNS: BenchRun[] = [
+/** The row groups, in the order they run in each round. Add a group here to add rows to the benchmark. */
+const GROUPS: {
+  name: string;
+  enabled: (flags: Flags) => boolean;
+  open: (flags: Flags) => Promise<RowGroup>;
+}[] = [
   {
-    name: "reference timings, fixed waits",
-    options: "{ timeouts: REFERENCE_TIMEOUTS, fixedWaits: true }",
-    voip: { timeouts: REFERENCE_TIMEOUTS, fixedWaits: true },
+    name: "in-memory",
+    enabled: () => true,
+    open: (flags) => localGroup({ referenceTimings: flags.reference }),
   },
-  { name: "our defaults", options: "{}", voip: {} },
+  {
+    name: "synapse",
+    enabled: (flags) => flags.synapse,
+    open: async () => (await import("./synapseRows.js")).synapseGroup(),
+  },
+];
+
+/**
+ * Measurements that are not call rows, run after the rows: each prints its own lines and adds `json` under its key.
+ */
+const SECTIONS: {
+  key: string;
+  enabled: (flags: Flags) => boolean;
+  run: () => Promise<{ lines: string[]; json: unknown }>;
+}[] = [
+  {
+    key: "sfuKeys",
+    enabled: () => true,
+    run: async () => {
+      const result = await measureSfuKeys();
+      return { lines: formatSfuKeys(result), json: result };
+    },
+  },
+  {
+    key: "membership",
+    enabled: () => true,
+    run: async () => {
+      const membership = await benchMembershipEvents();
+      const lines = [
+        "group calls: membership state events, one per sync batch, tracked by the call's session",
+        "",
+        "| membership events | best of 7 ms | median ms | best CPU ms | µs per event (best) |",
+        "|---:|---:|---:|---:|---:|",
+        ...membership.sizes.map(
+          (size) =>
+            `| ${size.events} | ${fmt(size.minMs)} | ${fmt(size.medianMs)} | ${fmt(size.minCpuMs)} | ${fmt(size.perEventUs)} |`,
+        ),
+        "",
+        `10,000 / 1,000 (best runs): ${membership.ratio.toFixed(2)}x wall, ${membership.cpuRatio.toFixed(2)}x CPU (linear: about 10x)`,
+      ];
+      return { lines, json: membership };
+    },
+  },
 ];
 
 function count(value: string | undefined, fallback: number, flag: string, min: number): number {
@@ -41,28 +88,41 @@ function count(value: string | undefined, fallback: number, flag: string, min: n
   return n;
 }
 
-function parseVariant(text: string): VoipOptions {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`--variant must be JSON VoipOptions: ${(error as Error).message}`, { cause: error });
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error(`--variant must be a JSON object of VoipOptions, got ${text}`);
-  }
-  return value;
+const fmt = (ms: number): string => ms.toFixed(1);
+const out = (line = ""): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+/** matrix-js-sdk and its Rust crypto log through console.*; the benchmark prints through stdout only. */
+function quietConsole(): void {
+  const quiet = (): void => undefined;
+  console.debug = quiet;
+  console.info = quiet;
+  console.log = quiet;
+  console.warn = quiet;
+  console.error = quiet;
 }
 
-function fmt(ms: number): string {
-  return ms.toFixed(1);
+function printTable(results: RowResult[], ratios: RatioResult[]): void {
+  out("| row | p50 ms | p95 ms | CPU ms/call p50 |");
+  out("|---|---:|---:|---:|");
+  for (const r of results) {
+    out(`| ${r.label} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.cpuP50)} |`);
+  }
+  out("\n| ratio (p50) | value | target |");
+  out("|---|---:|---:|");
+  for (const r of ratios) {
+    const target =
+      r.target === undefined ? "" : `≤ ${r.target.toFixed(2)} ${r.met === true ? "met" : "missed"}`;
+    out(`| ${r.name} | ${r.value.toFixed(2)} | ${target} |`);
+  }
 }
 
 async function main(): Promise<number> {
   let calls: number;
   let warmup: number;
   let json: boolean;
-  const runs = [...RUNS];
+  let flags: Flags;
   try {
     const { values } = parseArgs({
       args: process.argv.slice(2),
@@ -70,95 +130,99 @@ async function main(): Promise<number> {
       options: {
         calls: { type: "string" },
         warmup: { type: "string" },
+        synapse: { type: "boolean", default: false },
+        "no-reference": { type: "boolean", default: false },
         json: { type: "boolean", default: false },
-        variant: { type: "string", multiple: true, default: [] },
         help: { type: "boolean", default: false },
       },
     });
     if (values.help) {
-      console.log(USAGE);
+      out(USAGE);
       return 0;
     }
     calls = count(values.calls, 20, "--calls", 1);
     warmup = count(values.warmup, 2, "--warmup", 0);
     json = values.json;
-    for (const variant of values.variant) {
-      runs.push({ name: "variant", options: variant, voip: parseVariant(variant) });
-    }
+    flags = { synapse: values.synapse, reference: !values["no-reference"] };
   } catch (error) {
-    console.error(`bench: ${(error as Error).message}\n\n${USAGE}`);
+    process.stderr.write(`bench: ${(error as Error).message}\n\n${USAGE}\n`);
     return 2;
   }
   installExitGuard();
+  if (flags.synapse) {
+    quietConsole();
+  }
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? "?", node: process.version };
-  console.log(
-    `call setup latency: inviteToCall → both connected; ${calls} calls (+${warmup} warm-up) per run`,
+  const loadBefore = loadavg();
+  out(`call setup latency: the call placed → both sides connected, audio and video both ways`);
+  out(`${calls} calls per row (+${warmup} warm-up rounds), rows interleaved`);
+  out(
+    `machine: ${machine.cpus} cores, ${machine.cpu}, Node ${machine.node}; load ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
   );
-  console.log(`LocalHomeserver, no TURN, no latency, real media (@roamhq/wrtc, 320×240 @ 15 fps + audio)`);
-  console.log(`machine: ${machine.cpus} cores, ${machine.cpu}, Node ${machine.node}\n`);
 
-  const results: (BenchRun & { result: SetupLatencyResult })[] = [];
-  for (const run of runs) {
-    process.stdout.write(`${run.name} ${run.options}: `);
-    const result = await measureSetupLatency({
+  const groups: RowGroup[] = [];
+  try {
+    for (const factory of GROUPS.filter((g) => g.enabled(flags))) {
+      out(`opening ${factory.name} …`);
+      groups.push(await factory.open(flags));
+    }
+    for (const group of groups) {
+      out(`  ${group.name}: ${group.description}`);
+    }
+    const rowCount = groups.reduce((n, g) => n + g.rows.length, 0);
+    let lastRound = Number.NaN;
+    const results = await runInterleaved(groups, {
       calls,
       warmup,
-      voip: run.voip,
-      onCall: (i) => {
-        process.stdout.write(i < 0 ? "w" : ".");
+      onCall: (round) => {
+        if (round !== lastRound) {
+          lastRound = round;
+          process.stdout.write(round < 0 ? "w" : round % 10 === 9 ? "|" : ".");
+        }
       },
     });
-    process.stdout.write(` p50 ${fmt(result.p50)} ms\n`);
-    results.push({ ...run, result });
-  }
+    out(` ${rowCount} rows\n`);
+    const ratios = computeRatios(groups, results);
+    printTable(results, ratios);
 
-  const reference = results[0]!.result;
-  const ratio = (r: SetupLatencyResult): string => (reference.p50 / r.p50).toFixed(2);
-  console.log("\n| run | p50 ms | p95 ms | ratio p50 ref/ours |");
-  console.log("|---|---:|---:|---:|");
-  for (const { name, options, result } of results) {
-    console.log(`| ${name} \`${options}\` | ${fmt(result.p50)} | ${fmt(result.p95)} | ${ratio(result)} |`);
-  }
-
-  console.log("\nwhere the time goes (median ms after inviteToCall; marks seen in every call):");
-  for (const { name, result } of results) {
-    console.log(`\n  ${name}`);
-    for (const [phase, ms] of result.phases) {
-      console.log(`    ${fmt(ms).padStart(7)}  ${phase}`);
+    out("\nwhere the time goes (median ms after the call was placed; marks seen in every call):");
+    const wanted = new Set(groups.flatMap((g) => g.timelines ?? []));
+    for (const r of results.filter((x) => wanted.has(x.id))) {
+      out(`\n  ${r.label}`);
+      for (const [phase, ms] of r.phases) {
+        out(`    ${fmt(ms).padStart(7)}  ${phase}`);
+      }
+    }
+    const sections: Record<string, unknown> = {};
+    for (const section of SECTIONS.filter((x) => x.enabled(flags))) {
+      const { lines, json: data } = await section.run();
+      out(`\n${lines.join("\n")}`);
+      sections[section.key] = data;
+    }
+    const loadAfter = loadavg();
+    out(
+      `\nload average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}`,
+    );
+    if (json) {
+      out(
+        JSON.stringify({
+          benchmark: "setup-latency",
+          calls,
+          warmup,
+          machine,
+          load: { before: loadBefore, after: loadAfter },
+          rows: results,
+          ratios,
+          ...sections,
+        }),
+      );
+    }
+    return 0;
+  } finally {
+    for (const group of groups) {
+      await group.close();
     }
   }
-
-  const sfuKeys = await measureSfuKeys();
-  console.log(`\n${formatSfuKeys(sfuKeys).join("\n")}`);
-  console.log("\ngroup calls: membership state events, one per sync batch, tracked by the call's session");
-  const membership = await benchMembershipEvents();
-  console.log("\n| membership events | best of 7 ms | median ms | best CPU ms | µs per event (best) |");
-  console.log("|---:|---:|---:|---:|---:|");
-  for (const size of membership.sizes) {
-    console.log(
-      `| ${size.events} | ${fmt(size.minMs)} | ${fmt(size.medianMs)} | ${fmt(size.minCpuMs)} | ${fmt(size.perEventUs)} |`,
-    );
-  }
-  console.log(
-    `\n10,000 / 1,000 (best runs): ${membership.ratio.toFixed(2)}x wall, ${membership.cpuRatio.toFixed(2)}x CPU (linear: about 10x)`,
-  );
-
-  if (json) {
-    const ours = results[1]!.result;
-    console.log(
-      JSON.stringify({
-        benchmark: "setup-latency",
-        calls,
-        warmup,
-        machine,
-        runs: results.map(({ name, options, result }) => ({ name, options, ...result })),
-        ratioP50: reference.p50 / ours.p50,
-        sfuKeys,
-        membership,
-      }),
-    );
-  }
-  return 0;
 }
 
 process.exitCode = 1;
@@ -167,7 +231,9 @@ main().then(
     process.exit(code);
   },
   (error: unknown) => {
-    console.error("bench: failed", error);
+    process.stderr.write(
+      `bench: failed ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

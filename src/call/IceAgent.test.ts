@@ -91,7 +91,10 @@ describe("IceAgent: local candidates", () => {
     await clock.advance(499);
     expect(sent).toHaveLength(1);
     await clock.advance(1);
-    expect(sent).toEqual([[wireOf(1), wireOf(2)], [wireOf(3), wireOf(4)]]);
+    expect(sent).toEqual([
+      [wireOf(1), wireOf(2)],
+      [wireOf(3), wireOf(4)],
+    ]);
   });
 
   it("sends the first candidate of a gathering at once when sending started before it came", async () => {

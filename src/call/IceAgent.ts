@@ -98,7 +98,11 @@ export class IceAgent {
       this.#batcher.flushSoon();
       return;
     }
-    const wire = { candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex };
+    const wire = {
+      candidate: candidate.candidate,
+      sdpMid: candidate.sdpMid,
+      sdpMLineIndex: candidate.sdpMLineIndex,
+    };
     if (!this.#sending) {
       this.#held.push(wire);
       return;

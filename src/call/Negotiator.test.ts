@@ -31,12 +31,7 @@ async function remoteOffer(): Promise<{ type: "offer"; sdp: string }> {
   return { type: "offer", sdp: offer.sdp ?? "" };
 }
 
-function setup(
-  direction: CallDirection,
-  state: CallState,
-  pc = peerConnection(),
-  gatheringDelayMs = 0,
-) {
+function setup(direction: CallDirection, state: CallState, pc = peerConnection(), gatheringDelayMs = 0) {
   const clock = new ManualClock();
   const candidates: string[][] = [];
   const sent: [string, string][] = [];

@@ -5,8 +5,24 @@ import { lastJsonLine, runScript } from "./run.js";
 interface BenchJson {
   benchmark: string;
   calls: number;
-  runs: { name: string; samples: number[]; p50: number; p95: number; phases: [string, number][] }[];
-  ratioP50: number;
+  machine: { cpus: number; node: string };
+  rows: {
+    id: string;
+    samples: number[];
+    p50: number;
+    p95: number;
+    cpuP50: number;
+    cpuSamples: number[];
+    phases: [string, number][];
+  }[];
+  ratios: {
+    name: string;
+    numerator: string;
+    denominator: string;
+    value: number;
+    target?: number;
+    met?: boolean;
+  }[];
   sfuKeys: {
     rows: { members: number; requestsPerRotation: number; recipientsPerRotation: number; cpuMsP50: number }[];
     membershipChanges: { members: number; changes: number; totalMs: number }[];
@@ -18,30 +34,41 @@ interface BenchJson {
 }
 
 describe("npm run bench", () => {
-  it("measures setup latency with the reference's fixed waits and with our defaults", async () => {
-    const run = await runScript("bench/run.ts", ["--calls", "2", "--warmup", "0", "--json"], 90_000);
+  it("measures the limit, ours over the in-memory homeserver and the reference's timings, interleaved, with ratios", async () => {
+    const run = await runScript("bench/run.ts", ["--calls", "2", "--warmup", "0", "--json"], 150_000);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^\| run \| p50 ms \| p95 ms \| ratio p50 ref\/ours \|$/m);
+    expect(run.stdout).toMatch(/^\| row \| p50 ms \| p95 ms \| CPU ms\/call p50 \|$/m);
+    expect(run.stdout).toMatch(/^\| ours in-memory \/ limit \| \d+\.\d\d \| ≤ 1\.50 (met|missed) \|$/m);
     const result = lastJsonLine(run.stdout) as BenchJson;
     expect(result.benchmark).toBe("setup-latency");
-    expect(result.runs.map((r) => r.name)).toEqual(["reference timings, fixed waits", "our defaults"]);
-    const [reference, ours] = result.runs;
-    for (const r of result.runs) {
+    expect(result.machine.cpus).toBeGreaterThan(0);
+    expect(result.rows.map((r) => r.id)).toEqual(["limit", "local.ours", "local.reference"]);
+    const byId = Object.fromEntries(result.rows.map((r) => [r.id, r]));
+    for (const r of result.rows) {
       expect(r.samples).toHaveLength(2);
+      expect(r.cpuSamples).toHaveLength(2);
       expect(r.p50).toBeGreaterThan(0);
+      expect(r.cpuP50).toBeGreaterThan(0);
       expect(r.p95).toBeGreaterThanOrEqual(r.p50);
-      expect(r.phases.map(([name]) => name)).toEqual(
+    }
+    expect(byId.limit!.phases.map(([name]) => name)).toEqual(
+      expect.arrayContaining(["caller.state.connected", "callee.state.connected"]),
+    );
+    for (const id of ["local.ours", "local.reference"]) {
+      expect(byId[id]!.phases.map(([name]) => name)).toEqual(
         expect.arrayContaining([
           "caller.send.m.call.invite",
           "callee.send.m.call.answer",
+          "caller.send.m.call.candidates",
           "callee.state.connected",
         ]),
       );
     }
     // The reference waits 100 ms before the offer, 200 ms for gathering and 200 ms before the answer.
-    expect(reference!.p50).toBeGreaterThanOrEqual(500);
-    expect(ours!.p50).toBeLessThan(reference!.p50);
-    expect(result.ratioP50).toBeCloseTo(reference!.p50 / ours!.p50, 6);
+    expect(byId["local.reference"]!.p50).toBeGreaterThanOrEqual(500);
+    const ratio = result.ratios.find((r) => r.name === "ours in-memory / limit")!;
+    expect(ratio.value).toBeCloseTo(byId["local.ours"]!.p50 / byId.limit!.p50, 6);
+    expect(ratio.met).toBe(ratio.value <= 1.5);
     // SFU keys: one sendToDevice per rotation whatever the size of the call, every other member a recipient.
     expect(result.sfuKeys.rows.map((r) => r.members)).toEqual([10, 100, 500]);
     for (const row of result.sfuKeys.rows) {
@@ -65,7 +92,7 @@ describe("npm run bench", () => {
       result.membership.sizes[1]!.minMs / result.membership.sizes[0]!.minMs,
       6,
     );
-  }, 120_000);
+  }, 180_000);
 
   it("rejects a bad --calls", async () => {
     const run = await runScript("bench/run.ts", ["--calls", "0"]);
