@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { silentLogger } from "../core/Logger.js";
 import { ManualClock } from "../testing/ManualClock.js";
 import type { WireCandidate } from "./CandidateBatcher.js";
-import { ICE_DISCONNECTED_GRACE_MS, IceAgent, MAX_ICE_RESTARTS } from "./IceAgent.js";
+import { FIRST_CANDIDATE_CAP_MS, ICE_DISCONNECTED_GRACE_MS, IceAgent, MAX_ICE_RESTARTS } from "./IceAgent.js";
 
 /** The parts of a peer connection the agent reads. */
 class FakePeerConnection {
@@ -95,6 +95,41 @@ describe("IceAgent: local candidates", () => {
       [wireOf(1), wireOf(2)],
       [wireOf(3), wireOf(4)],
     ]);
+  });
+
+  it("hands the held candidates over once (they go inside the description) and sends only later ones", async () => {
+    const { clock, agent, sent } = setup();
+    agent.onLocalCandidate(local(1));
+    agent.onLocalCandidate(local(2));
+    expect(agent.takeHeld()).toEqual([wireOf(1), wireOf(2)]);
+    expect(agent.takeHeld()).toEqual([]);
+    agent.startSending();
+    agent.onLocalCandidate(local(3));
+    await clock.runDue();
+    expect(sent).toEqual([[wireOf(3)]]);
+  });
+
+  it(`waits for the first local candidate, at most ${FIRST_CANDIDATE_CAP_MS} ms, not for gathering`, async () => {
+    const { clock, pc, agent } = setup();
+    pc.iceGatheringState = "gathering";
+    const first = agent.waitForFirstCandidate(FIRST_CANDIDATE_CAP_MS);
+    await clock.advance(3);
+    agent.onLocalCandidate(local(1));
+    expect(await elapsedUntil(clock, first)).toBe(0);
+    // One is held already: no wait; none comes: the cap.
+    expect(await elapsedUntil(clock, agent.waitForFirstCandidate(FIRST_CANDIDATE_CAP_MS))).toBe(0);
+    agent.takeHeld();
+    expect(await elapsedUntil(clock, agent.waitForFirstCandidate(FIRST_CANDIDATE_CAP_MS), 1)).toBe(
+      FIRST_CANDIDATE_CAP_MS,
+    );
+    // Gathering complete (or completing) without a candidate: no wait.
+    const completing = agent.waitForFirstCandidate(FIRST_CANDIDATE_CAP_MS);
+    pc.iceGatheringState = "complete";
+    agent.onGatheringStateChange();
+    expect(await elapsedUntil(clock, completing)).toBe(0);
+    expect(await elapsedUntil(clock, agent.waitForFirstCandidate(FIRST_CANDIDATE_CAP_MS))).toBe(0);
+    agent.dispose();
+    expect(clock.pendingTimers()).toBe(0);
   });
 
   it("sends the first candidate of a gathering at once when sending started before it came", async () => {

@@ -5,6 +5,12 @@ import { CandidateBatcher, type WireCandidate } from "./CandidateBatcher.js";
 /** ICE restarts in a row before a failed or disconnected call is given up (`ice_failed`). */
 export const MAX_ICE_RESTARTS = 3;
 
+/**
+ * The longest the invite and the answer wait for the first local candidate (a host candidate: it comes within a
+ * millisecond or two of `setLocalDescription`, unless the machine has no network interface at all).
+ */
+export const FIRST_CANDIDATE_CAP_MS = 50;
+
 /** How long a `disconnected` connection may recover by itself before ICE is restarted (`failed` restarts at once). */
 export const ICE_DISCONNECTED_GRACE_MS = 2_000;
 
@@ -47,14 +53,16 @@ export interface IceAgentOptions {
 interface Waiter {
   resolve: () => void;
   timer: TimerHandle;
+  /** Ends early when a local candidate is held (or gathering completes). */
+  untilCandidate: boolean;
 }
 
 /**
- * @internal Everything about ICE in one call: the invite, answer and offers carry no candidates (the SDP that
- * `createOffer`/`createAnswer` returned; reading `pc.localDescription` crashes `@roamhq/wrtc` now and then), so
- * every local candidate trickles as `m.call.candidates` (PROTOCOL D7), held while our description is not out yet.
- * The first candidates of a gathering leave at once, later ones in batches (`batchDelayMs`), and at once when
- * gathering completes or has run for `candidateFlushMs`; remote candidates that
+ * @internal Everything about ICE in one call. Local candidates are held while our description is not out yet: those
+ * held when it goes (the invite and the answer wait for the first one, at most {@link FIRST_CANDIDATE_CAP_MS}) go
+ * inside it, the others trickle as `m.call.candidates` (PROTOCOL D7): the first of a gathering at once, later
+ * ones in batches (`batchDelayMs`), and at once when gathering completes or has run for `candidateFlushMs`.
+ * Nothing waits for gathering to complete (a TURN server that does not answer never lets it). Remote candidates that
  * arrive before the remote description (or before the answering party is known) wait in a buffer per party id;
  * failed or disconnected connections are restarted up to {@link MAX_ICE_RESTARTS} times.
  */
@@ -105,6 +113,7 @@ export class IceAgent {
     };
     if (!this.#sending) {
       this.#held.push(wire);
+      this.#releaseWaiters();
       return;
     }
     this.#batcher.add(wire);
@@ -129,6 +138,26 @@ export class IceAgent {
     if (this.#eager) {
       this.#batcher.flushSoon();
     }
+  }
+
+  /**
+   * Hands over the candidates held while our description was not out (they go inside it, as `a=candidate` lines)
+   * and forgets them.
+   */
+  public takeHeld(): WireCandidate[] {
+    return this.#held.splice(0);
+  }
+
+  /**
+   * Waits until a local candidate is held, at most `capMs`; returns at once when one is held already or gathering
+   * is complete. The invite and the answer then carry it: without a single candidate in the SDP, many calls set up
+   * at once in one process (@roamhq/wrtc) sometimes took 10–40 s to connect instead of under 1 s.
+   */
+  public async waitForFirstCandidate(capMs: number): Promise<void> {
+    if (this.#held.length > 0 || this.#opts.peerConnection()?.iceGatheringState === "complete") {
+      return;
+    }
+    await this.#wait(capMs, true);
   }
 
   /**
@@ -157,23 +186,37 @@ export class IceAgent {
       this.#opts.clock.clearTimer(this.#gatheringFlushTimer);
       this.#gatheringFlushTimer = undefined;
       this.#batcher.flushSoon();
+      this.#releaseWaiters();
     }
   }
 
   /** Waits `ms` on the call's clock; ends early, its timer cleared, when the call ends. */
   public wait(ms: number): Promise<void> {
+    return this.#wait(ms, false);
+  }
+
+  #wait(ms: number, untilCandidate: boolean): Promise<void> {
     if (this.#disposed || ms <= 0) {
       return Promise.resolve();
     }
     return new Promise<void>((resolve) => {
       const waiter: Waiter = {
         resolve,
+        untilCandidate,
         timer: this.#opts.clock.setTimeout(() => {
           this.#release(waiter);
         }, ms),
       };
       this.#waiters.add(waiter);
     });
+  }
+
+  #releaseWaiters(): void {
+    for (const waiter of this.#waiters) {
+      if (waiter.untilCandidate) {
+        this.#release(waiter);
+      }
+    }
   }
 
   /**

@@ -3,7 +3,8 @@ import type { CallCore } from "./CallContext.js";
 import type { CallMedia } from "./CallMedia.js";
 import type { CallSignaller, InviteAddress } from "./CallSignaller.js";
 import { isLive } from "./callState.js";
-import type { IceAgent } from "./IceAgent.js";
+import { withCandidates } from "./sdp.js";
+import { FIRST_CANDIDATE_CAP_MS, type IceAgent } from "./IceAgent.js";
 import type { StreamMetadata } from "./signalling.js";
 import { CallDirection, CallErrorCode, CallState } from "./types.js";
 
@@ -27,10 +28,11 @@ export interface NegotiatorHost extends CallCore {
  * `m.call.negotiate` follows perfect negotiation: the callee is polite (rolls back its own offer on a collision),
  * the caller ignores a colliding offer. After a renegotiation it reports when the peer put us on or off hold.
  *
- * Every description goes out as `createOffer`/`createAnswer` returned it, at once: never `pc.localDescription`, whose
- * getter serialises the SDP natively in `@roamhq/wrtc` and crashes now and then when many connections are set up
- * at once (node-webrtc issue 696), and never after a wait for candidates that may not come. Local candidates
- * trickle as `m.call.candidates` once the description is out (see `IceAgent`).
+ * Every description goes out as `createOffer`/`createAnswer` returned it, plus the local candidates gathered by
+ * then as `a=candidate` lines (the invite and the answer wait for the first, a host candidate); never
+ * `pc.localDescription`, whose getter serialises the SDP natively in `@roamhq/wrtc` and crashes now and then when
+ * many connections are set up at once (node-webrtc issue 696), and never after a wait for gathering to complete.
+ * Later candidates trickle as `m.call.candidates` (see `IceAgent`).
  *
  * Every method runs on the call's serial queue; the call ends (`fail`) when a step fails.
  */
@@ -101,11 +103,13 @@ export class Negotiator {
         return;
       }
       await host.ice.referenceGatheringWait(host.ctx.timeouts.iceGatheringDelayMs, false);
+      if (firstOffer) {
+        await host.ice.waitForFirstCandidate(FIRST_CANDIDATE_CAP_MS);
+      }
       if (!this.#live()) {
         return;
       }
-      // What createOffer returned, not pc.localDescription (see the class comment): candidates trickle.
-      const sdp = offer.sdp ?? "";
+      const sdp = withCandidates(offer.sdp ?? "", host.ice.takeHeld());
       const metadata = host.media.metadata();
       if (firstOffer) {
         this.#inviteOnTheWire = true;
@@ -168,9 +172,9 @@ export class Negotiator {
     this.#assertLive();
     host.transition(CallState.Connecting);
     await host.ice.referenceGatheringWait(host.ctx.timeouts.answerDelayMs, true);
+    await host.ice.waitForFirstCandidate(FIRST_CANDIDATE_CAP_MS);
     this.#assertLive();
-    // What createAnswer returned, not pc.localDescription (see the class comment): candidates trickle.
-    const sdp = answer.sdp ?? "";
+    const sdp = withCandidates(answer.sdp ?? "", host.ice.takeHeld());
     this.#answeredByUs = true;
     try {
       await host.signaller.sendAnswer(sdp, host.media.metadata());
@@ -238,7 +242,7 @@ export class Negotiator {
       if (answering) {
         const answer = await pc.createAnswer();
         await pc.setLocalDescription(answer);
-        await host.signaller.sendNegotiateAnswer(answer.sdp ?? "");
+        await host.signaller.sendNegotiateAnswer(withCandidates(answer.sdp ?? "", host.ice.takeHeld()));
       }
     } catch (error) {
       host.log.warn("renegotiation failed", { error });

@@ -27,7 +27,7 @@ export interface VoipOptions {
   dialect?: "famedly-v2" | "famedly-v1";
   /**
    * Wait the full ICE-gathering and answer delays before sending, as the reference does (for comparisons).
-   * Default false: the invite or answer leaves as soon as ICE gathering completes, the delays being caps.
+   * Default false: the invite or answer leaves with the first host candidate and later candidates trickle.
    */
   fixedWaits?: boolean;
 }

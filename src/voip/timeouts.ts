@@ -7,11 +7,11 @@ export interface CallTimeouts {
   callInviteLifetimeMs: number;
   /** `lifetime` of `m.call.negotiate`. */
   defaultCallEventLifetimeMs: number;
-  /** Longest wait for ICE gathering after setting a local offer, before the invite/negotiate goes out. */
+  /** With `fixedWaits` (the reference's behaviour, for benchmarks): the wait for ICE gathering before the invite. */
   iceGatheringDelayMs: number;
   /** Wait on `negotiationneeded` before creating an offer (an iOS m-line workaround in the reference). */
   delayBeforeOfferMs: number;
-  /** Longest wait for ICE gathering after setting a local answer, before the answer goes out. */
+  /** With `fixedWaits` (the reference's behaviour, for benchmarks): the wait for ICE gathering before the answer. */
   answerDelayMs: number;
   /** Batching delay for our ICE candidates when we are the callee. */
   candidateBatchIncomingMs: number;
@@ -59,7 +59,7 @@ export const REFERENCE_TIMEOUTS: Readonly<CallTimeouts> = Object.freeze({
 
 /**
  * Our defaults: the reference's wire-visible values (lifetimes, expiry, key delays) and faster local waits. The
- * gathering waits are caps: the invite or answer leaves as soon as ICE gathering completes.
+ * gathering waits are not used: the invite and the answer leave with the first host candidate, the others trickle.
  */
 export const DEFAULT_TIMEOUTS: Readonly<CallTimeouts> = Object.freeze({
   ...REFERENCE_TIMEOUTS,
