@@ -59,7 +59,6 @@ describe("npm run bench", () => {
         expect.arrayContaining([
           "caller.send.m.call.invite",
           "callee.send.m.call.answer",
-          "caller.send.m.call.candidates",
           "callee.state.connected",
         ]),
       );
