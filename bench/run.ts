@@ -6,6 +6,7 @@ import { installExitGuard } from "../src/node/index.js";
 import { localGroup } from "./localRows.js";
 import { benchMembershipEvents } from "./membershipEvents.js";
 import { computeRatios, runInterleaved, type RatioResult, type RowGroup, type RowResult } from "./rows.js";
+import { formatMeshSetup, measureMeshSetup } from "./meshSetup.js";
 import { formatSfuKeys, measureSfuKeys } from "./sfuKeys.js";
 
 const USAGE = `Usage: npm run bench -- [--calls N] [--warmup N] [--synapse] [--no-reference] [--json]
@@ -17,11 +18,15 @@ Call setup latency (rows interleaved), then the SFU key rows and group-call memb
   --warmup N       warm-up rounds, not counted (default 2)
   --synapse        add the Synapse rows (provisions and starts Synapse as the integration suite does)
   --no-reference   leave out the row with the reference's timings and fixed waits
+  --mesh-runs N    mesh setup rows: runs per (N, media) (default 5; 0 leaves them out)
+  --mesh-sizes L   mesh sizes, comma-separated (default 2,4,6,8)
   --json           print a JSON object with every row and ratio as the last line`;
 
 interface Flags {
   synapse: boolean;
   reference: boolean;
+  meshRuns: number;
+  meshSizes: number[];
 }
 
 /** The row groups, in the order they run in each round. Add a group here to add rows to the benchmark. */
@@ -48,8 +53,18 @@ const GROUPS: {
 const SECTIONS: {
   key: string;
   enabled: (flags: Flags) => boolean;
-  run: () => Promise<{ lines: string[]; json: unknown }>;
+  run: (flags: Flags) => Promise<{ lines: string[]; json: unknown }>;
 }[] = [
+  {
+    key: "meshSetup",
+    enabled: (flags) => flags.meshRuns > 0,
+    run: async (flags) => {
+      process.stdout.write(`\nmesh setup, ${flags.meshRuns} runs per row `);
+      const rows = await measureMeshSetup(flags.meshSizes, flags.meshRuns, (w) => process.stdout.write(w));
+      process.stdout.write("\n");
+      return { lines: formatMeshSetup(rows), json: rows };
+    },
+  },
   {
     key: "sfuKeys",
     enabled: () => true,
@@ -132,6 +147,8 @@ async function main(): Promise<number> {
         warmup: { type: "string" },
         synapse: { type: "boolean", default: false },
         "no-reference": { type: "boolean", default: false },
+        "mesh-runs": { type: "string" },
+        "mesh-sizes": { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -143,7 +160,12 @@ async function main(): Promise<number> {
     calls = count(values.calls, 20, "--calls", 1);
     warmup = count(values.warmup, 2, "--warmup", 0);
     json = values.json;
-    flags = { synapse: values.synapse, reference: !values["no-reference"] };
+    flags = {
+      synapse: values.synapse,
+      reference: !values["no-reference"],
+      meshRuns: count(values["mesh-runs"], 5, "--mesh-runs", 0),
+      meshSizes: (values["mesh-sizes"] ?? "2,4,6,8").split(",").map((v) => count(v, 2, "--mesh-sizes", 2)),
+    };
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n\n${USAGE}\n`);
     return 2;
@@ -195,7 +217,7 @@ async function main(): Promise<number> {
     }
     const sections: Record<string, unknown> = {};
     for (const section of SECTIONS.filter((x) => x.enabled(flags))) {
-      const { lines, json: data } = await section.run();
+      const { lines, json: data } = await section.run(flags);
       out(`\n${lines.join("\n")}`);
       sections[section.key] = data;
     }

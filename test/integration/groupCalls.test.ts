@@ -120,7 +120,7 @@ describe("group calls on Synapse", () => {
         device_id: alice.deviceId,
         expires_ts: expect.any(Number) as number,
         membershipID: aliceVoip.sessionId,
-        feeds: [],
+        feeds: [{ purpose: "m.usermedia" }],
       },
     ]);
     // Refresh: a new membership event with a later expires_ts.
