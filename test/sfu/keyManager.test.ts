@@ -8,6 +8,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { NodeSfuParticipant, type ReceivedMedia } from "../../demo/livekit/nodeParticipant.js";
 import { livekitToken, SfuCall, type SfuMember } from "../../demo/livekit/sfuCall.js";
 import { ManualClock } from "../../src/testing/index.js";
+import { expectOnlyNoise } from "./noise.js";
 
 const livekit = inject("livekit");
 
@@ -65,7 +66,7 @@ describe("LiveKit group call with keys from our key manager, through a real Live
       // Someone without E2EE in the LiveKit room receives the media, encrypted: noise, no picture.
       eve = await NodeSfuParticipant.join(livekit.wsUrl, await livekitToken(livekit, "eve"), "eve");
       await eve.waitFor(a.id, (m) => m.audioFrames >= 100, "audio frames (encrypted)");
-      expect(eve.from(a.id)).toMatchObject({ tonalFrames: 0, colourFrames: 0 });
+      expectOnlyNoise(eve.from(a.id));
 
       // b leaves the group call but stays in the LiveKit room with the keys it had.
       const before = new Map([a, c, d].map((m) => [m.id, m.bridge.keyIndex(m.id)]));

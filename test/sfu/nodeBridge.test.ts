@@ -10,6 +10,7 @@ import { CallParticipant } from "../../src/call/CallParticipant.js";
 import { LiveKitKeyBridge } from "../../src/livekit/index.js";
 import * as ffi from "../../src/livekitNode/ffi.js";
 import { LiveKitNodeKeyBridge, type LiveKitNodeKeyBridgeOptions } from "../../src/livekitNode/index.js";
+import { expectOnlyNoise } from "./noise.js";
 import { mintToken } from "./tokens.js";
 
 const livekit = inject("livekit");
@@ -112,7 +113,7 @@ describe("LiveKitNodeKeyBridge with @livekit/rtc-node 1.1.0 and a real LiveKit s
     await eveSide.waitFor(alice.id, (m) => m.audioFrames >= 100, "audio frames");
     expect(bobBridge.encryptionState(alice.id)).toBe(EncryptionState.OK);
     expect(mallorySide.from(alice.id)).toMatchObject({ tonalFrames: 0, colourFrames: 0 });
-    expect(eveSide.from(alice.id)).toMatchObject({ tonalFrames: 0, colourFrames: 0 });
+    expectOnlyNoise(eveSide.from(alice.id));
   });
 
   it("a key at a new index moves our own tracks to it; holders keep decoding, others get MISSING_KEY", async () => {
