@@ -11,7 +11,7 @@ import type { ParsedMembership } from "../src/matrix/schemas/membership.js";
 import { createNodeDelegate } from "../src/node/index.js";
 import { LiveKitBackend, VoIP } from "../src/index.js";
 import { LocalHomeserver, ManualClock, RecordingKeyProvider } from "../src/testing/index.js";
-import { DEFAULT_TIMEOUTS } from "../src/voip/timeouts.js";
+import { DEFAULT_TIMEOUTS } from "../src/call/timeouts.js";
 import { InjectablePort } from "../test/helpers/calls.js";
 import { median } from "./stats.js";
 

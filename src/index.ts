@@ -5,16 +5,21 @@
  */
 export { VoIP } from "./voip/VoIP.js";
 export type { VoipEvents, VoipOptions } from "./voip/VoipOptions.js";
-export { REFERENCE_TIMEOUTS, DEFAULT_TIMEOUTS, type CallTimeouts } from "./voip/timeouts.js";
-export { CallSession, type CallSessionInit, type InboundCandidate } from "./call/CallSession.js";
-export type { CallSessionEvents } from "./call/events.js";
+export { REFERENCE_TIMEOUTS, DEFAULT_TIMEOUTS, type CallTimeouts } from "./call/timeouts.js";
+export {
+  CallSession,
+  type CallSessionEvents,
+  type CallSessionInit,
+  type InboundCandidate,
+} from "./call/CallSession.js";
+export type { CallEvents } from "./call/events.js";
 export { CallParticipant } from "./call/CallParticipant.js";
 export { WrappedMediaStream, type StreamPurpose } from "./call/WrappedMediaStream.js";
 export { CallType, CallDirection, CallState, CallErrorCode, callErrorCodeFromWire } from "./call/types.js";
 export { CALL_TRANSITIONS, canTransition } from "./call/callState.js";
 export type { CallStats } from "./call/stats.js";
 export type { StreamMetadata, StreamMetadataEntry, ReplacesFields, WireIdentity } from "./call/signalling.js";
-export type { AssertedIdentity } from "./call/assertedIdentity.js";
+export type { AssertedIdentity } from "./call/events.js";
 export { GroupCallSession } from "./group/GroupCallSession.js";
 export {
   GroupCallState,
@@ -34,8 +39,9 @@ export {
   type LiveKitBackendJson,
 } from "./group/CallBackend.js";
 export type { EncryptionKeyProvider } from "./group/EncryptionKeyProvider.js";
-export type { WebRTCDelegate, DelegateMediaDevices } from "./webrtc/WebRTCDelegate.js";
-export { createBrowserDelegate } from "./webrtc/browser.js";
+export type { WebRTCDelegate } from "./voip/WebRTCDelegate.js";
+export type { WebRTCPlatform, DelegateMediaDevices } from "./webrtc/WebRTCDelegate.js";
+export { createBrowserDelegate } from "./webrtc/adapters/browser.js";
 export type {
   MatrixClientPort,
   SyncBatch,

@@ -1,5 +1,5 @@
 /**
- * @internal The one place that picks a group call's backend behaviour. Each backend replaces its case with its
+ * Internal: the one place that picks a group call's backend behaviour. Each backend replaces its case with its
  * runtime (mesh: `backend/mesh/`, LiveKit: `backend/livekit/`); until then a backend only publishes membership.
  */
 import type { GroupCallBackendContext, GroupCallBackendRuntime } from "../group/backendRuntime.js";
@@ -7,7 +7,7 @@ import { createLiveKitRuntime } from "./livekit/LiveKitRuntime.js";
 import type { MeshLegFactory } from "./mesh/legs.js";
 import { MeshRuntime } from "./mesh/MeshRuntime.js";
 
-/** A runtime with no behaviour: membership, participants and reactions still work (the session owns them). */
+/** @internal A runtime with no behaviour: membership, participants and reactions still work (the session owns them). */
 export function membershipOnlyRuntime(): GroupCallBackendRuntime {
   return { dispose: () => undefined };
 }

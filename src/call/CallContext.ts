@@ -3,10 +3,9 @@ import type { Logger } from "../core/Logger.js";
 import type { RandomSource } from "../core/random.js";
 import type { MatrixClientPort } from "../matrix/MatrixClientPort.js";
 import type { CallEventType } from "../matrix/eventTypes.js";
-import type { CallTimeouts } from "../voip/timeouts.js";
-import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
-import type { CallSession } from "./CallSession.js";
-import type { CallSessionEvents } from "./events.js";
+import type { CallTimeouts } from "./timeouts.js";
+import type { WebRTCPlatform } from "../webrtc/WebRTCDelegate.js";
+import type { CallEvents } from "./events.js";
 import type { CallDirection, CallErrorCode, CallState } from "./types.js";
 
 /** How a call's signalling leaves: room events for 1:1 calls, to-device messages for mesh legs. */
@@ -18,10 +17,10 @@ export interface SignallingTransport {
 /** Which side ended a call. */
 export type CallParty = "local" | "remote";
 
-/** @internal What a {@link CallSession} needs from the VoIP instance that owns it. */
+/** @internal What a `CallSession` needs from the VoIP instance that owns it. */
 export interface CallContext {
   readonly client: MatrixClientPort;
-  readonly delegate: WebRTCDelegate;
+  readonly delegate: WebRTCPlatform;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly random: RandomSource;
@@ -34,10 +33,10 @@ export interface CallContext {
   /** ICE servers for a new or restarting peer connection (TURN from the homeserver). */
   getIceServers(): Promise<RTCIceServer[]>;
   /** Called exactly once when the call has ended, after its own `ended` event. */
-  onTerminated(call: CallSession, party: CallParty, reason: CallErrorCode, shouldEmit: boolean): void;
+  onTerminated(party: CallParty, reason: CallErrorCode, shouldEmit: boolean): void;
 }
 
-/** @internal What the parts of one call (its media, its negotiation) share with their {@link CallSession}. */
+/** @internal What the parts of one call (its media, its negotiation) share with their `CallSession`. */
 export interface CallCore {
   readonly ctx: CallContext;
   /** The call's logger. */
@@ -47,7 +46,7 @@ export interface CallCore {
   peerConnection(): RTCPeerConnection | undefined;
   state(): CallState;
   /** Emits an event of the call. */
-  emit<K extends keyof CallSessionEvents>(event: K, ...args: Parameters<CallSessionEvents[K]>): void;
+  emit<K extends keyof CallEvents>(event: K, ...args: Parameters<CallEvents[K]>): void;
   /** Ends the call and tells the peer (`CallSession.hangup`). */
   hangup(reason: CallErrorCode): Promise<void>;
 }

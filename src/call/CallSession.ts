@@ -5,7 +5,7 @@ import type { Logger } from "../core/Logger.js";
 import { SerialQueue } from "../core/SerialQueue.js";
 import { TypedEventEmitter } from "../core/TypedEventEmitter.js";
 import type { CallAssertedIdentityContent } from "../matrix/schemas/signalling.js";
-import { AssertedIdentities, type AssertedIdentity } from "./assertedIdentity.js";
+import { AssertedIdentities } from "./assertedIdentity.js";
 import type { CallContext, CallCore, CallParty } from "./CallContext.js";
 import { CallMedia } from "./CallMedia.js";
 import { CallParticipant } from "./CallParticipant.js";
@@ -13,7 +13,7 @@ import { CallPeerConnection } from "./CallPeerConnection.js";
 import { CallSignaller } from "./CallSignaller.js";
 import { assertTransition, isLive } from "./callState.js";
 import { insertDtmf } from "./dtmf.js";
-import type { CallSessionEvents } from "./events.js";
+import type { AssertedIdentity, CallEvents } from "./events.js";
 import { IceAgent, type InboundCandidate } from "./IceAgent.js";
 import type { LegMediaSource } from "./LocalMedia.js";
 import { Negotiator } from "./Negotiator.js";
@@ -42,11 +42,17 @@ export interface CallSessionInit {
   groupCallId?: string;
   /** A mesh leg: the peer's session id (`dest_session_id`), known before the call binds. */
   remoteSessionId?: string;
-  /** A mesh leg: the group's local media, sent as clones instead of asking the devices. */
+  /** @internal A mesh leg: the group's local media, sent as clones instead of asking the devices. */
   media?: LegMediaSource;
 }
 
 export type { InboundCandidate } from "./IceAgent.js";
+
+/** Events of a {@link CallSession}. */
+export interface CallSessionEvents extends CallEvents {
+  /** This call was replaced (glare, transfer). */
+  replaced: (newCall: CallSession) => void;
+}
 
 /**
  * One WebRTC peer connection: a 1:1 call, or one leg of a mesh group call. Created by `VoIP.inviteToCall` and for
@@ -589,7 +595,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       this.emit("streamRemoved", stream);
     }
     this.emit("ended", reason);
-    this.#ctx.onTerminated(this, party, reason, shouldEmit);
+    this.#ctx.onTerminated(party, reason, shouldEmit);
     this.removeAllListeners();
   }
 

@@ -1,5 +1,5 @@
 import type { Logger } from "../core/Logger.js";
-import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
+import type { WebRTCPlatform } from "../webrtc/WebRTCDelegate.js";
 import type { CallParticipant } from "./CallParticipant.js";
 import type { StreamMetadata } from "./signalling.js";
 import { CallType } from "./types.js";
@@ -25,14 +25,14 @@ export interface LegMediaSource {
   screenshare(): WrappedMediaStream | undefined;
 }
 
-/** Our own streams in one call and the senders that carry them. */
+/** @internal Our own streams in one call and the senders that carry them. */
 export class LocalMedia {
   readonly #streams = new Map<StreamPurpose, WrappedMediaStream>();
   readonly #senders = new Map<StreamPurpose, RTCRtpSender[]>();
 
   public constructor(
     private readonly participant: CallParticipant,
-    private readonly delegate: WebRTCDelegate,
+    private readonly delegate: WebRTCPlatform,
     private readonly log: Logger,
     private readonly source?: LegMediaSource,
   ) {}

@@ -4,7 +4,8 @@ import { isVoipError, VoipErrorCode } from "../core/errors.js";
 import { silentLogger } from "../core/Logger.js";
 import { parseContent } from "../matrix/parse.js";
 import type { CallAssertedIdentityContent } from "../matrix/schemas/signalling.js";
-import { AssertedIdentities, readAssertedIdentity, type AssertedIdentity } from "./assertedIdentity.js";
+import { AssertedIdentities, readAssertedIdentity } from "./assertedIdentity.js";
+import type { AssertedIdentity } from "./events.js";
 import { CallDirection, CallState } from "./types.js";
 
 function parsed(content: Record<string, unknown>): CallAssertedIdentityContent {

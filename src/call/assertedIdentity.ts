@@ -7,18 +7,9 @@ import { VoipError, VoipErrorCode } from "../core/errors.js";
 import type { CallAssertedIdentityContent } from "../matrix/schemas/signalling.js";
 import type { CallCore } from "./CallContext.js";
 import type { CallSignaller } from "./CallSignaller.js";
+import type { AssertedIdentity } from "./events.js";
 import { isLive } from "./callState.js";
 import { CallDirection } from "./types.js";
-
-/** An asserted identity (MSC3086): every field optional, none null. */
-export interface AssertedIdentity {
-  /** The Matrix user id of the asserted party. */
-  id?: string;
-  /** Its display name. */
-  displayName?: string;
-  /** Its avatar (an `mxc://` URL). */
-  avatarUrl?: string;
-}
 
 /** The identity carried by a parsed `m.call.asserted_identity`: null fields dropped, wire names → ours. */
 export function readAssertedIdentity(content: CallAssertedIdentityContent): AssertedIdentity {

@@ -1,12 +1,23 @@
-import type { CallSession } from "./CallSession.js";
-import type { AssertedIdentity } from "./assertedIdentity.js";
 import type { ReplacesFields } from "./signalling.js";
 import type { CallErrorCode, CallState } from "./types.js";
 import type { WrappedMediaStream } from "./WrappedMediaStream.js";
 import type { VoipError } from "../core/errors.js";
 
-/** Events of a {@link CallSession}. */
-export interface CallSessionEvents {
+/** An asserted identity (MSC3086): every field optional, none null. */
+export interface AssertedIdentity {
+  /** The Matrix user id of the asserted party. */
+  id?: string;
+  /** Its display name. */
+  displayName?: string;
+  /** Its avatar (an `mxc://` URL). */
+  avatarUrl?: string;
+}
+
+/**
+ * The events of a call that its parts (media, negotiation, ICE) emit: everything but `replaced`, which names the
+ * replacing call and is added by `CallSessionEvents`.
+ */
+export interface CallEvents {
   /** The state changed. */
   stateChanged: (state: CallState, previous: CallState) => void;
   /** Streams were added, removed, replaced or (un)muted. */
@@ -17,8 +28,6 @@ export interface CallSessionEvents {
   streamRemoved: (stream: WrappedMediaStream) => void;
   /** Hold changed, on either side. */
   holdChanged: (hold: { localOnHold: boolean; remoteOnHold: boolean }) => void;
-  /** This call was replaced (glare, transfer). */
-  replaced: (newCall: CallSession) => void;
   /** The peer sent `m.call.replaces` (a transfer request): its MSC2747 fields, null ones dropped. */
   replacesReceived: (content: ReplacesFields) => void;
   /** The peer asserted a different identity (e.g. a PBX bridge); also `CallSession.remoteAssertedIdentity`. */

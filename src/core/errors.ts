@@ -1,4 +1,4 @@
-import { CallErrorCode } from "../call/types.js";
+import { CallErrorCode } from "./callErrorCode.js";
 
 /** Codes of {@link VoipError}: every {@link CallErrorCode}, plus API-level failures. */
 export const VoipErrorCode = {

@@ -9,7 +9,6 @@ import { GroupEventType } from "../matrix/eventTypes.js";
 import type { RoomEvent, ToDeviceEvent } from "../matrix/MatrixClientPort.js";
 import type { ReactionContent, RedactionContent } from "../matrix/schemas/groupExtras.js";
 import type { ParsedMembership } from "../matrix/schemas/membership.js";
-import { callDelegate } from "../webrtc/callDelegate.js";
 import type {
   GroupCallBackendContext,
   GroupCallBackendRuntime,
@@ -36,6 +35,7 @@ import {
   type GroupCallInit,
 } from "./sessionWiring.js";
 
+/** @internal */
 export type { GroupCallContext, GroupCallInit } from "./sessionWiring.js";
 
 /**
@@ -187,7 +187,7 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
         });
     }
     await this.#runtime.onEnter?.();
-    void callDelegate(this.#log, () => this.#ctx.delegate.handleNewGroupCall?.(this));
+    this.#ctx.onEntered();
   }
 
   /**
@@ -416,7 +416,7 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
     }
     this.#participants = [];
     this.#setState(GroupCallState.Ended);
-    this.#ctx.onEnded(this);
+    this.#ctx.onEnded();
   }
 
   #setState(state: GroupCallState): void {

@@ -25,7 +25,7 @@ export interface TrackerDeps {
   onExpired(change: MemberChange): void;
 }
 
-/** True when nothing changed. */
+/** @internal True when nothing changed. */
 export function isEmptyChange(change: MemberChange): boolean {
   return change.joined.length + change.left.length + change.updated.length === 0;
 }

@@ -1,5 +1,5 @@
 /**
- * @internal The seam between a {@link GroupCallSession} and its backend's behaviour (mesh legs, SFU keys). The
+ * Internal: the seam between a {@link GroupCallSession} and its backend's behaviour (mesh legs, SFU keys). The
  * session owns membership, participants, reactions and the state machine; a backend runtime reacts to them.
  *
  * Lifecycle, in order: the runtime is created with the session (so `preShareKey` can run before `enter`);
@@ -16,8 +16,9 @@ import type { Logger } from "../core/Logger.js";
 import type { RandomSource } from "../core/random.js";
 import type { MatrixClientPort, RoomInfo, ToDeviceEvent } from "../matrix/MatrixClientPort.js";
 import type { ParsedMembership } from "../matrix/schemas/membership.js";
-import type { CallTimeouts } from "../voip/timeouts.js";
-import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
+import type { CallTimeouts } from "../call/timeouts.js";
+import type { WebRTCPlatform } from "../webrtc/WebRTCDelegate.js";
+import type { EncryptionKeyProvider } from "./EncryptionKeyProvider.js";
 import type { CallBackend } from "./CallBackend.js";
 import type { GroupCallEvent, GroupCallState } from "./events.js";
 
@@ -33,10 +34,16 @@ export interface ParticipantsChange {
   readonly current: readonly ParsedMembership[];
 }
 
+/**
+ * @internal What group calls and their backends use of the app's `WebRTCDelegate`: the platform and the SFU key
+ * provider. (The delegate's group callbacks are called by `VoIP`, which owns the full delegate type.)
+ */
+export type GroupCallPlatform = WebRTCPlatform & { keyProvider?: EncryptionKeyProvider };
+
 /** @internal What a backend runtime gets from its session. */
 export interface GroupCallBackendContext {
   readonly client: MatrixClientPort;
-  readonly delegate: WebRTCDelegate;
+  readonly delegate: GroupCallPlatform;
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly logger: Logger;

@@ -4,20 +4,22 @@ import type { Logger } from "../core/Logger.js";
 import type { RandomSource } from "../core/random.js";
 import { GroupEventType } from "../matrix/eventTypes.js";
 import type { MatrixClientPort } from "../matrix/MatrixClientPort.js";
-import type { CallTimeouts } from "../voip/timeouts.js";
-import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
-import type { GroupCallBackendContext, GroupCallBackendFactory } from "./backendRuntime.js";
+import type { CallTimeouts } from "../call/timeouts.js";
+import type {
+  GroupCallBackendContext,
+  GroupCallBackendFactory,
+  GroupCallPlatform,
+} from "./backendRuntime.js";
 import type { CallBackend } from "./CallBackend.js";
-import type { GroupCallSession } from "./GroupCallSession.js";
 import { MembershipPublisher } from "./MembershipPublisher.js";
 import { permanentReactionKeys } from "./reactions.js";
 import type { RoomMemberships } from "./RoomMemberships.js";
 import { stateKeyMode } from "./stateKey.js";
 
-/** @internal What a {@link GroupCallSession} needs from the VoIP instance that owns it. */
+/** @internal What a `GroupCallSession` needs from the VoIP instance that owns it. */
 export interface GroupCallContext {
   readonly client: MatrixClientPort;
-  readonly delegate: WebRTCDelegate;
+  readonly delegate: GroupCallPlatform;
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly logger: Logger;
@@ -34,7 +36,9 @@ export interface GroupCallContext {
   assertCanJoin(): void;
   createRuntime: GroupCallBackendFactory;
   /** The session ended (we left, or no member is left); the registry forgets it and tells the app. */
-  onEnded(session: GroupCallSession): void;
+  onEnded(): void;
+  /** We entered the call: the registry tells the app (`handleNewGroupCall`). */
+  onEntered(): void;
 }
 
 /** @internal How a session is created. */

@@ -1,5 +1,5 @@
 import { VoipError, VoipErrorCode } from "../core/errors.js";
-import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
+import type { WebRTCDelegate } from "../voip/WebRTCDelegate.js";
 import { videoFormatProblem, type VideoFormat } from "./frames.js";
 import { createNodeMediaDevices } from "./nodeMediaDevices.js";
 import { loadWrtc } from "./wrtc.js";

@@ -1,6 +1,6 @@
 import type { ToDeviceEvent } from "../matrix/MatrixClientPort.js";
 import type { RealTimers } from "./RealTimers.js";
-import type { StoredEvent } from "./ServerRoom.js";
+import type { StoredEvent } from "./wire.js";
 
 /** Something the server has for one client's next sync. */
 export type InboxItem = { kind: "room"; event: StoredEvent } | { kind: "toDevice"; event: ToDeviceEvent };

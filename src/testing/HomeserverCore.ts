@@ -13,7 +13,8 @@ import { DeviceEndpoint } from "./DeviceEndpoint.js";
 import { FaultInjector } from "./FaultInjector.js";
 import { DEFAULT_SEED, randomBase64, randomBase64Url, randomSourceFrom, seededRandom } from "./prng.js";
 import { RealTimers } from "./RealTimers.js";
-import type { ServerRoom, StoredEvent } from "./ServerRoom.js";
+import type { ServerRoom } from "./ServerRoom.js";
+import type { StoredEvent } from "./wire.js";
 import type { HomeserverStats, LocalHomeserverOptions, TranscriptEntry } from "./types.js";
 import { cloneContent, toRoomEvent, toStateEvent } from "./wire.js";
 

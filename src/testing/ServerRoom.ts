@@ -1,19 +1,4 @@
-import { isJsonObject } from "./wire.js";
-
-/** An event as the server stores it: cleartext content (what the room's members can decrypt). */
-export interface StoredEvent {
-  eventId: string;
-  roomId: string;
-  type: string;
-  sender: string;
-  /** The sending device; `undefined` for events the harness created. */
-  senderDevice: string | undefined;
-  content: Record<string, unknown>;
-  originServerTs: number;
-  stateKey?: string;
-  redacts?: string;
-  redacted: boolean;
-}
+import { isJsonObject, type StoredEvent } from "./wire.js";
 
 /** Content keys kept by redaction (room version 11 algorithm); `true` keeps every key. */
 const KEPT_ON_REDACTION: Readonly<Record<string, readonly string[] | true>> = {

@@ -1,5 +1,19 @@
 import type { RoomEvent, StateEvent } from "../matrix/MatrixClientPort.js";
-import type { StoredEvent } from "./ServerRoom.js";
+
+/** An event as the server stores it: cleartext content (what the room's members can decrypt). */
+export interface StoredEvent {
+  eventId: string;
+  roomId: string;
+  type: string;
+  sender: string;
+  /** The sending device; `undefined` for events the harness created. */
+  senderDevice: string | undefined;
+  content: Record<string, unknown>;
+  originServerTs: number;
+  stateKey?: string;
+  redacts?: string;
+  redacted: boolean;
+}
 
 /** A deep copy of JSON-like content, so that nobody can change what the server stored. */
 export function cloneContent(content: object): Record<string, unknown> {

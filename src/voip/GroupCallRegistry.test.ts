@@ -8,7 +8,7 @@ import type { ToDeviceEvent } from "../matrix/MatrixClientPort.js";
 import { LocalHomeserver, ManualClock } from "../testing/index.js";
 import { createNodeDelegate } from "../node/index.js";
 import { GroupCallRegistry } from "./GroupCallRegistry.js";
-import { resolveTimeouts } from "./timeouts.js";
+import { resolveTimeouts } from "../call/timeouts.js";
 import { cryptoRandom } from "../core/random.js";
 
 async function setup(fail = false) {

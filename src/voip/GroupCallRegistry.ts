@@ -19,7 +19,7 @@ import { GroupEventType } from "../matrix/eventTypes.js";
 import type { MatrixClientPort, RoomEvent, SyncRoom, ToDeviceEvent } from "../matrix/MatrixClientPort.js";
 import { parseContent } from "../matrix/parse.js";
 import type { ParsedMembership } from "../matrix/schemas/membership.js";
-import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
+import type { WebRTCDelegate } from "./WebRTCDelegate.js";
 import {
   canChangePowerLevels,
   canPublishMembership,
@@ -28,7 +28,7 @@ import {
   userPowerLevel,
   withGroupCallsEnabled,
 } from "./groupPowerLevels.js";
-import type { CallTimeouts } from "./timeouts.js";
+import type { CallTimeouts } from "../call/timeouts.js";
 
 /** @internal What the registry needs from `VoIP`. */
 export interface GroupCallRegistryDeps {
@@ -313,11 +313,15 @@ export class GroupCallRegistry {
         this.#assertCanJoin(init.roomId);
       },
       createRuntime: deps.createRuntime,
-      onEnded: (session) => {
+      // Both only ever called after the constructor below returned.
+      onEnded: () => {
         this.#onEnded(session);
       },
+      onEntered: () => {
+        void callDelegate(this.#log, () => deps.delegate.handleNewGroupCall?.(session));
+      },
     };
-    const session = new GroupCallSession(ctx, init);
+    const session: GroupCallSession = new GroupCallSession(ctx, init);
     this.#sessions.set(`${init.roomId}:${init.groupCallId}`, session);
     return session;
   }

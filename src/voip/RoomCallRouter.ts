@@ -12,11 +12,11 @@ import { CallEventType, normalizeCallEventType } from "../matrix/eventTypes.js";
 import type { MatrixClientPort, RoomEvent } from "../matrix/MatrixClientPort.js";
 import type { AnyParsedSignalling } from "../matrix/parse.js";
 import type { CallInviteContent } from "../matrix/schemas/signalling.js";
-import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
-import { dispatchSignalling } from "./dispatchSignalling.js";
+import type { WebRTCDelegate } from "./WebRTCDelegate.js";
+import { dispatchSignalling } from "../call/dispatchSignalling.js";
 import { sendRoomEvent } from "./roomSend.js";
 import { checkSender, type CallBinding } from "./senderCheck.js";
-import type { CallTimeouts } from "./timeouts.js";
+import type { CallTimeouts } from "../call/timeouts.js";
 
 /** What the router needs from `VoIP`. */
 export interface RoomCallRouterDeps {

@@ -11,20 +11,20 @@ import { KeyedSerialQueue } from "../core/KeyedSerialQueue.js";
 import { DEFAULT_RETRY_POLICY, waitOn, type RetryContext } from "../core/retry.js";
 import { TypedEventEmitter } from "../core/TypedEventEmitter.js";
 import type { MatrixClientPort, SyncBatch } from "../matrix/MatrixClientPort.js";
-import type { MeshDialect } from "../matrix/parse.js";
 import type { GroupCallSession } from "../group/GroupCallSession.js";
 import type { CallBackend } from "../group/CallBackend.js";
 import { createBackendRuntime } from "../backend/createBackendRuntime.js";
 import { GroupCallRegistry } from "./GroupCallRegistry.js";
-import type { WebRTCDelegate } from "../webrtc/WebRTCDelegate.js";
+import type { WebRTCDelegate } from "./WebRTCDelegate.js";
 import { filterCallBatch } from "./batchFilter.js";
 import { validateCallEvents, type ValidCallEvent } from "./validateBatch.js";
 import { RoomCallRouter } from "./RoomCallRouter.js";
 import { roomSignallingTransport } from "./roomSend.js";
-import { resolveTimeouts, type CallTimeouts } from "./timeouts.js";
+import { resolveTimeouts, type CallTimeouts } from "../call/timeouts.js";
 import { ToDeviceTransport } from "./ToDeviceTransport.js";
 import { TurnCache } from "./TurnCache.js";
 import type { VoipEvents, VoipOptions } from "./VoipOptions.js";
+import type { MeshLegInit } from "../backend/mesh/legs.js";
 
 /**
  * The entry point: a registry of calls and group calls for one Matrix client, and the router of their incoming
@@ -314,11 +314,12 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
       fixedWaits: this.#options.fixedWaits ?? false,
       transport,
       getIceServers: () => this.#turn.get(),
-      onTerminated: (call, party, reason, shouldEmit) => {
+      // Only ever called after the constructor below returned.
+      onTerminated: (party, reason, shouldEmit) => {
         this.#onTerminated(call, party, reason, shouldEmit);
       },
     };
-    const call = new CallSession(ctx, init);
+    const call: CallSession = new CallSession(ctx, init);
     this.#calls.set(`${roomId}:${init.callId}`, call);
     return call;
   }
@@ -437,18 +438,6 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
   public get localParticipant(): CallParticipant {
     return new CallParticipant(this.#client.userId, this.#client.deviceId, true);
   }
-}
-
-/** @internal How a mesh leg is created ({@link VoIP.createMeshLeg}). */
-export interface MeshLegInit extends CallSessionInit {
-  groupCallId: string;
-  remoteUserId: string;
-  remoteDeviceId: string;
-  remoteSessionId: string;
-  /** The peer's dialect (PROTOCOL P2), asked at each send. */
-  dialect: () => MeshDialect;
-  /** Told the leg's peer connection when it is created (the mesh reads its stats for the active speaker). */
-  onPeerConnection?: (pc: RTCPeerConnection) => void;
 }
 
 /** The platform part of a delegate, without the app callbacks meant for 1:1 calls (mesh legs use this). */

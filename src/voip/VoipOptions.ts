@@ -3,7 +3,7 @@ import type { Clock } from "../core/Clock.js";
 import type { Logger } from "../core/Logger.js";
 import type { RandomSource } from "../core/random.js";
 import type { GroupCallSession } from "../group/GroupCallSession.js";
-import type { CallTimeouts } from "./timeouts.js";
+import type { CallTimeouts } from "../call/timeouts.js";
 
 /** Options of `new VoIP(client, delegate, options)`. */
 export interface VoipOptions {

@@ -5,7 +5,7 @@
  * encrypt to yet never blocks the others; it waits for a retry (in an encrypted room, and without
  * `allowPlaintextKeys`, it never gets plaintext). Failed sends retry with bounded exponential backoff, then give up
  * with an error.
- * @internal
+ * Internal to the library.
  */
 import type { Clock, TimerHandle } from "../../core/Clock.js";
 import { MatrixPortError, VoipError, VoipErrorCode } from "../../core/errors.js";

@@ -2,7 +2,7 @@
  * The SFU media-key manager as a pure state machine (reference §7; PROTOCOL K1–K6, G5): no I/O, no clock, no
  * promises. Every input returns the actions to carry out, in order. Work per membership change is proportional
  * to the change (a rotation lists every member once), so a 500-member call stays cheap.
- * @internal
+ * Internal to the library.
  */
 import type { ParsedMembership } from "../../matrix/schemas/membership.js";
 import {

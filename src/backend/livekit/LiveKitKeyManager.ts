@@ -2,7 +2,7 @@
  * The I/O shell around {@link KeyManagerCore}: feeds it membership changes, to-device key events and the clock,
  * and carries out its actions: timers on the injected `Clock`, keys on the app's `EncryptionKeyProvider` (one at a
  * time, in order), key events and requests through {@link KeyDelivery}.
- * @internal
+ * Internal to the library.
  */
 import { CallParticipant } from "../../call/CallParticipant.js";
 import type { Clock, TimerHandle } from "../../core/Clock.js";

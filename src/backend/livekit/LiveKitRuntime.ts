@@ -1,7 +1,7 @@
 /**
  * The LiveKit backend's behaviour in a group call (reference §2.6, §7): no media (that is the LiveKit SDK's job),
  * only membership and end-to-end media keys through a {@link LiveKitKeyManager}.
- * @internal
+ * Internal to the library.
  */
 import type { GroupCallBackendContext, GroupCallBackendRuntime } from "../../group/backendRuntime.js";
 import type { LiveKitBackend } from "../../group/CallBackend.js";

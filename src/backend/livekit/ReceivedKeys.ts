@@ -1,7 +1,7 @@
 /**
  * The members' keys we hold, and key events held back because their sender's membership is not known yet
  * (PROTOCOL K5). Pure: it returns the actions for the core to emit.
- * @internal
+ * Internal to the library.
  */
 import { decodeKey, sameBytes } from "./keyRules.js";
 import {

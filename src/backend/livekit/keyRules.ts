@@ -1,7 +1,7 @@
 /**
  * Pure rules of the key manager for inbound key events: PROTOCOL G5 (who may send us keys) and decoding of the
  * wire keys (padded or unpadded, standard or URL-safe base64).
- * @internal
+ * Internal to the library.
  */
 import { decodeBase64 } from "../../core/random.js";
 import { deviceKey, type Arrival } from "./keyTypes.js";
@@ -10,6 +10,7 @@ import { deviceKey, type Arrival } from "./keyTypes.js";
  * Why a key event or request must be ignored before membership is even considered, or `undefined` to accept it:
  * end-to-end encryption off, our own device, plaintext in an encrypted room, or a claimed `device_id` that the
  * Olm-verified sending device contradicts (PROTOCOL G5).
+ * @internal
  */
 export function rejectArrival(arrival: Arrival, localId: string, e2eeEnabled: boolean): string | undefined {
   if (!e2eeEnabled) {

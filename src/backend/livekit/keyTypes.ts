@@ -2,11 +2,11 @@
  * Inputs and outputs of the SFU key manager's pure core ({@link KeyManagerCore}): membership changes, received key
  * events and requests, timers and app calls go in; keys to send, keys to set, ratchets and timers come out.
  * Dialect-neutral (PROTOCOL P3): a recipient carries the dialect its message is written in.
- * @internal
+ * Internal to the library.
  */
 import type { RandomSource } from "../../core/random.js";
 import type { ParsedMembership } from "../../matrix/schemas/membership.js";
-import type { CallTimeouts } from "../../voip/timeouts.js";
+import type { CallTimeouts } from "../../call/timeouts.js";
 
 /** The famedly dialects a key event can be written in (PROTOCOL §1). @internal */
 export type KeyDialect = "famedly-v1" | "famedly-v2";

@@ -8,8 +8,8 @@ import { parseContent, type AnyParsedSignalling, type MeshDialect } from "../../
 import type { ParsedMembership } from "../../matrix/schemas/membership.js";
 import type { MeshFieldsContent } from "../../matrix/schemas/mesh.js";
 import type { CallInviteContent } from "../../matrix/schemas/signalling.js";
-import { dispatchSignalling } from "../../voip/dispatchSignalling.js";
-import { SeqOrderer } from "../../voip/SeqOrderer.js";
+import { dispatchSignalling } from "../../call/dispatchSignalling.js";
+import { SeqOrderer } from "./SeqOrderer.js";
 
 /** @internal What {@link MeshInbound} needs from its group call. */
 export interface MeshInboundDeps {

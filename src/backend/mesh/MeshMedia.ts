@@ -4,7 +4,7 @@ import { CAMERA_CONSTRAINTS, MIC_CONSTRAINTS } from "../../call/LocalMedia.js";
 import { WrappedMediaStream } from "../../call/WrappedMediaStream.js";
 import { VoipError, VoipErrorCode } from "../../core/errors.js";
 import type { Logger } from "../../core/Logger.js";
-import type { WebRTCDelegate } from "../../webrtc/WebRTCDelegate.js";
+import type { WebRTCPlatform } from "../../webrtc/WebRTCDelegate.js";
 
 /**
  * @internal The local media of a mesh group call (reference §6.7): one camera/microphone stream and, while
@@ -16,7 +16,7 @@ export class MeshMedia implements LegMediaSource {
   #screenshare: WrappedMediaStream | undefined;
 
   public constructor(
-    private readonly delegate: WebRTCDelegate,
+    private readonly delegate: WebRTCPlatform,
     private readonly local: CallParticipant,
     private readonly log: Logger,
   ) {}

@@ -1,5 +1,5 @@
 /**
- * @internal Active speaker of a mesh call (reference §6.7), as a pure core. The reference reads `audioLevel` from
+ * Internal: active speaker of a mesh call (reference §6.7), as a pure core. The reference reads `audioLevel` from
  * `inbound-rtp` (remote) and `media-source` (local) stats. `@roamhq/wrtc` (measured) reports no `audioLevel` on
  * `inbound-rtp`; it has `audioLevel` and `totalAudioEnergy`/`totalSamplesDuration` on the receiving side's legacy
  * `track` entry and on the sender's `media-source`. Browsers put them on `inbound-rtp`. We therefore read the energy

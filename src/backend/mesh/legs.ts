@@ -1,11 +1,10 @@
-import type { CallSession } from "../../call/CallSession.js";
+import type { CallSession, CallSessionInit } from "../../call/CallSession.js";
 import type { LegMediaSource } from "../../call/LocalMedia.js";
 import { callTypeOfInvite } from "../../call/sdp.js";
 import { readStreamMetadata } from "../../call/signalling.js";
 import { CallDirection, CallType } from "../../call/types.js";
 import type { MeshDialect } from "../../matrix/parse.js";
 import type { ParsedMembership } from "../../matrix/schemas/membership.js";
-import type { MeshLegInit } from "../../voip/VoIP.js";
 import type { InboundInvite } from "./MeshInbound.js";
 
 /**
@@ -26,6 +25,18 @@ export function dialectOf(
 export interface MeshLegFactory {
   createMeshLeg(init: MeshLegInit): CallSession;
   newCallId(): string;
+}
+
+/** @internal How a mesh leg is created (`VoIP.createMeshLeg`). */
+export interface MeshLegInit extends CallSessionInit {
+  groupCallId: string;
+  remoteUserId: string;
+  remoteDeviceId: string;
+  remoteSessionId: string;
+  /** The peer's dialect (PROTOCOL P2), asked at each send. */
+  dialect: () => MeshDialect;
+  /** Told the leg's peer connection when it is created (the mesh reads its stats for the active speaker). */
+  onPeerConnection?: (pc: RTCPeerConnection) => void;
 }
 
 /** @internal What both kinds of leg share. */

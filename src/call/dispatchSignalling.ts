@@ -1,6 +1,6 @@
-import type { CallSession } from "../call/CallSession.js";
-import { readReplaces, readStreamMetadata } from "../call/signalling.js";
-import { callErrorCodeFromWire } from "../call/types.js";
+import type { CallSession } from "./CallSession.js";
+import { readReplaces, readStreamMetadata } from "./signalling.js";
+import { callErrorCodeFromWire } from "./types.js";
 import { CallEventType } from "../matrix/eventTypes.js";
 import type { AnyParsedSignalling } from "../matrix/parse.js";
 

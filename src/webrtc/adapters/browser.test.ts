@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { isVoipError, VoipErrorCode } from "../core/errors.js";
+import { isVoipError, VoipErrorCode } from "../../core/errors.js";
 import { createBrowserDelegate } from "./browser.js";
 
 /** A stand-in for the browser's RTCPeerConnection that records its configuration. */

@@ -1,5 +1,6 @@
-import { VoipError, VoipErrorCode } from "../core/errors.js";
-import type { DelegateMediaDevices, WebRTCDelegate } from "./WebRTCDelegate.js";
+import { VoipError, VoipErrorCode } from "../../core/errors.js";
+import type { WebRTCDelegate } from "../../voip/WebRTCDelegate.js";
+import type { DelegateMediaDevices } from "../WebRTCDelegate.js";
 
 /** What this module reads from `globalThis`; every member may be absent (Node, workers, insecure contexts). */
 interface BrowserGlobals {
