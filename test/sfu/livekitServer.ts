@@ -104,11 +104,14 @@ export function livekitConfig(ports: LiveKitPorts, stunServers: string[]): objec
   };
 }
 
-/** setpriv(1) delivers SIGTERM to the server if our process dies without cleaning up (PR_SET_PDEATHSIG). */
+/**
+ * setpriv(1) delivers SIGKILL to the server if our process dies without cleaning up (PR_SET_PDEATHSIG): nobody is left
+ * to wait for a graceful shutdown, and one SIGTERM alone can leave the server draining for many seconds.
+ */
 function launcher(bin: string, args: string[]): { command: string; args: string[] } {
   const setpriv = spawnSync("setpriv", ["--help"], { encoding: "utf8" });
   if (setpriv.status === 0 && setpriv.stdout.includes("--pdeathsig")) {
-    return { command: "setpriv", args: ["--pdeathsig", "TERM", "--", bin, ...args] };
+    return { command: "setpriv", args: ["--pdeathsig", "KILL", "--", bin, ...args] };
   }
   return { command: bin, args };
 }

@@ -4,6 +4,7 @@
  * started it dies.
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { readJoinResponse } from "./signal.js";
@@ -12,12 +13,17 @@ import { mintToken } from "./tokens.js";
 
 const livekit = inject("livekit");
 
+/** True while `pid` runs (a zombie waiting for a parent that does not reap it counts as gone). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true; // no /proc: signal 0 succeeded
   }
 }
 
