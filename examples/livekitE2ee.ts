@@ -1,5 +1,5 @@
 // The README's LiveKit example, kept compiling: `npm run typecheck` checks it against the real API.
-import { VoIP, createBrowserDelegate } from "famedly-calls";
+import { LiveKitBackend, VoIP, createBrowserDelegate } from "famedly-calls";
 import { LiveKitKeyBridge } from "famedly-calls/livekit";
 import { createMatrixJsSdkPort } from "famedly-calls/matrix-js-sdk";
 import { Room, RoomEvent, type RemoteTrack } from "livekit-client";
@@ -8,11 +8,12 @@ import type { MatrixClient } from "matrix-js-sdk";
 // What the app brings: a Matrix client, the LiveKit URL and a token for the identity `${userId}:${deviceId}` from the
 // deployment's token service (the JWT service of Element Call / Famedly), and somewhere to show video.
 declare const matrixClient: MatrixClient;
+declare const roomId: string;
 declare const livekitUrl: string;
 declare const fetchLiveKitToken: (identity: string) => Promise<string>;
 declare const ui: { show(track: RemoteTrack, identity: string): void };
 
-export async function joinEncryptedLiveKitRoom(): Promise<{ voip: VoIP; room: Room }> {
+export async function joinEncryptedLiveKitRoom(): Promise<Room> {
   // One bridge per call: the library's key manager hands it every media key (ours and the other members', per
   // device and key index); the bridge installs them into livekit-client.
   const bridge = new LiveKitKeyBridge();
@@ -20,6 +21,11 @@ export async function joinEncryptedLiveKitRoom(): Promise<{ voip: VoIP; room: Ro
     ...createBrowserDelegate(),
     keyProvider: bridge,
   });
+
+  // Entering the group call publishes our membership; the key manager then makes, sends and receives media keys.
+  const backend = new LiveKitBackend({ livekitServiceUrl: "https://jwt.example.org", livekitAlias: roomId });
+  const group = await voip.fetchOrCreateGroupCall("my-call", roomId, backend);
+  await group.enter();
 
   // livekit-client's E2EE worker, bundled as its own file (esbuild: an entry of its own, format "iife").
   const worker = new Worker(new URL("livekit-client/e2ee-worker", import.meta.url), { type: "module" });
@@ -32,7 +38,5 @@ export async function joinEncryptedLiveKitRoom(): Promise<{ voip: VoIP; room: Ro
   const identity = `${matrixClient.getUserId() ?? ""}:${matrixClient.getDeviceId() ?? ""}`;
   await room.connect(livekitUrl, await fetchLiveKitToken(identity));
   await room.localParticipant.enableCameraAndMicrophone();
-  // Entering the group call publishes our membership and distributes the keys:
-  // (await voip.fetchOrCreateGroupCall(groupCallId, roomId, new LiveKitBackend({ … }))).enter()
-  return { voip, room };
+  return room;
 }
