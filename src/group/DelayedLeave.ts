@@ -18,6 +18,8 @@ export interface DelayedLeaveDeps {
   roomId: string;
   delayMs: number;
   restartMs: number;
+  /** The membership event type (default `com.famedly.call.member`; Element: `org.matrix.msc3401.call.member`). */
+  eventType?: string;
 }
 
 function isNotFound(error: unknown): boolean {
@@ -44,7 +46,7 @@ export class DelayedLeave {
     }
     const { client, roomId, delayMs, log } = this.deps;
     await this.#cancelStale(stateKey);
-    const { delayId } = await client.sendStateEvent(roomId, GroupEventType.Member, stateKey, leaveContent, {
+    const { delayId } = await client.sendStateEvent(roomId, this.#eventType, stateKey, leaveContent, {
       delayMs,
     });
     if (delayId === undefined) {
@@ -72,11 +74,34 @@ export class DelayedLeave {
     }
   }
 
+  /**
+   * Has the server publish the delayed leave now (how matrix-js-sdk leaves); false when none is scheduled or the
+   * server refused (the caller then sends the leave itself).
+   */
+  public async sendNow(): Promise<boolean> {
+    const delayId = this.#delayId;
+    this.forget();
+    if (delayId === undefined) {
+      return false;
+    }
+    try {
+      await this.deps.client.updateDelayedEvent(delayId, "send");
+      return true;
+    } catch (error) {
+      this.deps.log.warn("sending the delayed leave failed; leaving explicitly", { delayId, error });
+      return false;
+    }
+  }
+
   /** Stops the heartbeat and drops the delay id without asking the server (it published or dropped it). */
   public forget(): void {
     this.deps.clock.clearTimer(this.#heartbeat);
     this.#heartbeat = undefined;
     this.#delayId = undefined;
+  }
+
+  get #eventType(): string {
+    return this.deps.eventType ?? GroupEventType.Member;
   }
 
   #startHeartbeat(delayId: string): void {
@@ -114,7 +139,7 @@ export class DelayedLeave {
       return;
     }
     for (const event of scheduled) {
-      if (event.roomId !== roomId || event.type !== GroupEventType.Member || event.stateKey !== stateKey) {
+      if (event.roomId !== roomId || event.type !== this.#eventType || event.stateKey !== stateKey) {
         continue;
       }
       try {

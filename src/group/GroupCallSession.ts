@@ -62,6 +62,7 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
   /** The backend configuration. */
   public readonly backend: CallBackend;
   readonly #ctx: GroupCallContext;
+  readonly #membershipDialect: "element" | undefined;
   readonly #log: Logger;
   readonly #local: CallParticipant;
   readonly #tracker: ParticipantTracker;
@@ -83,6 +84,7 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
     this.application = init.application;
     this.scope = init.scope;
     this.backend = init.backend;
+    this.#membershipDialect = init.membershipDialect;
     this.#log = ctx.logger.child(`group:${init.roomId}:${init.groupCallId}`);
     this.emitterLogger = this.#log;
     this.#local = new CallParticipant(ctx.client.userId, ctx.client.deviceId, true);
@@ -485,7 +487,14 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
     return createSessionPublisher({
       ctx: this.#ctx,
       log: this.#log,
-      init: this,
+      init: {
+        groupCallId: this.groupCallId,
+        roomId: this.roomId,
+        backend: this.backend,
+        application: this.application,
+        scope: this.scope,
+        membershipDialect: this.#membershipDialect,
+      },
       feeds: () => (this.#runtime.currentFeeds ? this.#runtime.currentFeeds() : defaultFeeds(this.backend)),
       sendReaction: (key, eventId) => this.#sendReaction(key, false, eventId),
       onRefreshError: (error) => {

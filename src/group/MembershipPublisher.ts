@@ -10,6 +10,7 @@ import { SerialQueue } from "../core/SerialQueue.js";
 import { GroupEventType } from "../matrix/eventTypes.js";
 import type { MatrixClientPort } from "../matrix/MatrixClientPort.js";
 import { DelayedLeave } from "./DelayedLeave.js";
+import { buildElementEntry, elementStateKey } from "./elementMembership.js";
 import { buildOwnEntry, rawMemberships, withoutOwnEntry } from "./membershipContent.js";
 import { isPerDeviceMode, membershipStateKey, type StateKeyMode } from "./stateKey.js";
 
@@ -32,6 +33,8 @@ export interface PublisherDeps {
   backendJson(): Record<string, unknown>;
   /** Write only `backend` (VoipOptions.dialect "famedly-v1"). */
   v1Only?: boolean;
+  /** Write Element's `org.matrix.msc3401.call.member` instead; returns the room version now (for the state key). */
+  elementRoomVersion?: () => string;
   feeds(): { purpose: string }[] | undefined;
   /** Whether the server has MSC4140 (asked once per VoIP). */
   delayedEventsSupported(): Promise<boolean>;
@@ -53,6 +56,7 @@ export class MembershipPublisher {
   #eventId: string | undefined;
   #expiresTs = 0;
   #publishing = 0;
+  #createdTs: number | undefined;
 
   public constructor(private readonly deps: PublisherDeps) {
     this.#delayed = new DelayedLeave({
@@ -62,6 +66,7 @@ export class MembershipPublisher {
       roomId: deps.roomId,
       delayMs: deps.delayedLeaveMs,
       restartMs: deps.delayedLeaveRestartMs,
+      eventType: deps.elementRoomVersion === undefined ? GroupEventType.Member : GroupEventType.ElementMember,
     });
   }
 
@@ -82,13 +87,17 @@ export class MembershipPublisher {
 
   /** Our state key in the room now. */
   public stateKey(): string {
-    const { client } = this.deps;
+    const { client, elementRoomVersion } = this.deps;
+    if (elementRoomVersion !== undefined) {
+      return elementStateKey(elementRoomVersion(), client.userId, client.deviceId);
+    }
     return membershipStateKey(this.deps.stateKeyMode(), client.userId, client.deviceId);
   }
 
   /** Publishes our membership and starts the refresh; resolves with the event id. */
   public async start(): Promise<string | undefined> {
     this.#active = true;
+    this.#createdTs ??= this.deps.clock.now();
     const eventId = await this.publish();
     this.deps.clock.clearTimer(this.#refresh);
     this.#refresh = this.deps.clock.setInterval(() => {
@@ -120,6 +129,10 @@ export class MembershipPublisher {
     this.deps.clock.clearTimer(this.#refresh);
     this.#refresh = undefined;
     return this.#queue.run(async () => {
+      if (this.deps.elementRoomVersion !== undefined) {
+        await this.#leaveElement();
+        return;
+      }
       try {
         const key = this.stateKey();
         const others = withoutOwnEntry(this.#currentRaw(key), ...this.#ownIds());
@@ -140,7 +153,51 @@ export class MembershipPublisher {
     this.#delayed.forget();
   }
 
+  async #leaveElement(): Promise<void> {
+    this.#createdTs = undefined;
+    if (!(await this.#delayed.sendNow())) {
+      await this.deps.client.sendStateEvent(
+        this.deps.roomId,
+        GroupEventType.ElementMember,
+        this.stateKey(),
+        {},
+      );
+    }
+  }
+
+  async #publishElement(): Promise<string | undefined> {
+    const { client, clock, roomId, log } = this.deps;
+    const key = this.stateKey();
+    if ((await this.deps.delayedEventsSupported()) && this.#delayed.delayId === undefined) {
+      try {
+        await this.#delayed.schedule(key, {});
+      } catch (error) {
+        log.warn("scheduling the delayed leave failed; leaving will be explicit only", { error });
+      }
+    }
+    const createdTs = this.#createdTs ?? clock.now();
+    const expiresAt = clock.now() + this.deps.expireTsBumpMs;
+    const content = buildElementEntry({
+      callId: this.deps.groupCallId,
+      application: this.deps.application,
+      scope: this.deps.scope,
+      deviceId: client.deviceId,
+      userId: client.userId,
+      backend: this.deps.backendJson(),
+      createdTs,
+      expiresAt,
+    });
+    const { eventId } = await client.sendStateEvent(roomId, GroupEventType.ElementMember, key, content);
+    this.#eventId = eventId;
+    this.#expiresTs = expiresAt;
+    log.debug("element membership published", { eventId, expiresAt });
+    return eventId;
+  }
+
   async #publishNow(): Promise<string | undefined> {
+    if (this.deps.elementRoomVersion !== undefined) {
+      return this.#publishElement();
+    }
     const { client, clock, roomId, log } = this.deps;
     const key = this.stateKey();
     const previous = this.#eventId;

@@ -48,6 +48,8 @@ export interface GroupCallInit {
   backend: CallBackend;
   application: string;
   scope: string;
+  /** `"element"`: publish Element's `org.matrix.msc3401.call.member` (LiveKit only) instead of famedly's. */
+  membershipDialect?: "element" | undefined;
 }
 
 /** @internal The publisher of a session's membership, with reactions carried over on every re-publication. */
@@ -81,6 +83,9 @@ export function createSessionPublisher(opts: {
       ),
     backendJson: () => init.backend.toJson(),
     v1Only: ctx.options.dialect === "famedly-v1",
+    ...(init.membershipDialect === "element"
+      ? { elementRoomVersion: () => client.getRoom(init.roomId)?.roomVersion ?? "" }
+      : {}),
     feeds: opts.feeds,
     delayedEventsSupported: () => ctx.delayedEventsSupported(),
     carryOver: {

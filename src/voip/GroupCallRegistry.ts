@@ -50,6 +50,7 @@ interface FetchOptions {
   application: string;
   scope: string;
   preShareKey: boolean;
+  membershipDialect?: "element" | undefined;
 }
 
 /**

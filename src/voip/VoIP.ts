@@ -205,16 +205,31 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     backend: CallBackend,
     application = "m.call",
     scope = "m.room",
-    opts: { preShareKey?: boolean } = {},
+    opts: {
+      /** Send our key to the members before entering (LiveKit; default true). */
+      preShareKey?: boolean;
+      /**
+       * `"element"`: publish our membership as matrix-js-sdk's MatrixRTC does (`org.matrix.msc3401.call.member`,
+       * Element Call rooms use the group call id `""`). LiveKit backends only.
+       */
+      membershipDialect?: "element";
+    } = {},
   ): Promise<GroupCallSession> {
     this.#assertAlive();
     if (typeof groupCallId !== "string") {
       throw new VoipError(VoipErrorCode.InvalidArgument, "groupCallId must be a string");
     }
+    if (opts.membershipDialect === "element" && backend.type !== "livekit") {
+      throw new VoipError(
+        VoipErrorCode.InvalidArgument,
+        "the element membership dialect needs a LiveKit backend",
+      );
+    }
     return this.#groups.fetchOrCreate(groupCallId, roomId, backend, {
       application,
       scope,
       preShareKey: opts.preShareKey ?? true,
+      membershipDialect: opts.membershipDialect,
     });
   }
 

@@ -16,6 +16,7 @@ import {
   LocalHomeserver,
   ManualClock,
   RecordingKeyProvider,
+  type LocalHomeserverOptions,
   type TranscriptEntry,
 } from "../../src/testing/index.js";
 
@@ -46,9 +47,13 @@ export function livekitBackend(e2eeEnabled?: boolean): LiveKitBackend {
 /** A homeserver on a manual clock with SFU participants in one room. */
 export class SfuWorld {
   public readonly clock = new ManualClock();
-  public readonly hs = new LocalHomeserver({ clock: this.clock });
+  public readonly hs: LocalHomeserver;
   public readonly peers: SfuPeer[] = [];
   public roomId = "";
+
+  public constructor(options: Omit<LocalHomeserverOptions, "clock"> = {}) {
+    this.hs = new LocalHomeserver({ ...options, clock: this.clock });
+  }
 
   /** Creates `n` users `@p<i>:local` (device `P<i>`), a room with all of them, and their VoIPs. */
   public async setup(

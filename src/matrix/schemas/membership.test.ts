@@ -205,7 +205,7 @@ describe("parseMembershipEvent: element dialect", () => {
           focusSelection: "oldest_membership",
         },
         expiresAt: 1_699_999_000_000 + 14_400_000,
-        membershipId: "@alice:example.org:ABCDEF",
+        membershipId: "@alice:example.org:ABCDEF@1699999000000",
         eventId: "$member1",
         roomId: "!room:example.org",
         dialect: "element",
@@ -222,10 +222,20 @@ describe("parseMembershipEvent: element dialect", () => {
     content.foci_preferred = [{ type: "livekit", livekit_service_url: "https://lk.example.org/jwt" }];
     expect(parse(content, ELEMENT).memberships[0]).toMatchObject({
       expiresAt: 1_700_000_000_000 + 4 * 60 * 60 * 1000,
-      membershipId: "@alice:example.org:ABCDEF",
+      membershipId: "@alice:example.org:ABCDEF@1700000000000",
       scope: "m.room",
       backend: { livekitAlias: "!room:example.org" },
     });
+  });
+
+  it("a rejoin (new created_ts) is a new membership id; a refresh (same created_ts) is not", () => {
+    const first = parse(element(), ELEMENT).memberships[0]?.membershipId;
+    const refresh = element();
+    refresh.expires = 28_800_000;
+    expect(parse(refresh, ELEMENT).memberships[0]?.membershipId).toBe(first);
+    const rejoin = element();
+    rejoin.created_ts = 1_700_000_500_000;
+    expect(parse(rejoin, ELEMENT).memberships[0]?.membershipId).not.toBe(first);
   });
 
   it("reads {} as left", () => {

@@ -43,7 +43,10 @@ export interface ParsedMembership {
   backend: MembershipBackend;
   /** Wire expiry, ms since the epoch: famedly `expires_ts`; element `(created_ts ?? origin_server_ts) + expires`. */
   expiresAt: number;
-  /** famedly: the sender's session id (`membershipID`); element: `membershipID ?? "${userId}:${deviceId}"`. */
+  /**
+   * famedly: the sender's session id (`membershipID`); element: `${membershipID ?? userId:deviceId}@${createdTs}`
+   * with `createdTs = created_ts ?? origin_server_ts` (matrix-js-sdk's membership id), so a rejoin is a new one.
+   */
   membershipId: string;
   /** The state event that carried it. */
   eventId: string;
@@ -157,7 +160,7 @@ function parseElement(event: MembershipStateEvent, logger: Logger): ParsedMember
       backend,
       expiresAt:
         (content.created_ts ?? event.originServerTs) + (content.expires ?? ELEMENT_DEFAULT_EXPIRES_MS),
-      membershipId: content.membershipID ?? `${event.sender}:${content.device_id}`,
+      membershipId: `${content.membershipID ?? `${event.sender}:${content.device_id}`}@${String(content.created_ts ?? event.originServerTs)}`,
       eventId: event.eventId,
       roomId: event.roomId,
       dialect: "element",
