@@ -174,7 +174,9 @@ describe("group calls on Synapse", () => {
 
     // The client hangs: no timer fires, no sync arrives; Synapse publishes the leave after the delay.
     const left = new Promise<string[]>((resolve) =>
-      bobGroup.on("participantsLeft", (p) => { resolve(p.map((x) => x.id)); }),
+      bobGroup.on("participantsLeft", (p) => {
+        resolve(p.map((x) => x.id));
+      }),
     );
     carol.stop();
     clock.freeze();
