@@ -87,10 +87,11 @@ describe.each([true, false])("LiveKit key delivery (encrypted room: %s)", (encry
     expect(errors(b!)).toEqual([]);
   });
 
-  it("a failed send is retried with backoff", async () => {
+  it("a rate-limited send is retried with backoff", async () => {
     const [a, , c] = await callOf(3, encrypted, {}, true);
     const port = a!.client as CountingPort;
     await world.leave(c!);
+    port.failStatus = 429;
     port.failNext = 1;
     const before = port.toDeviceCalls.length;
     await world.advance(4_000);
@@ -105,16 +106,32 @@ describe.each([true, false])("LiveKit key delivery (encrypted room: %s)", (encry
     expect(errors(a!)).toEqual([]);
   });
 
-  it("a send that keeps failing gives up after 5 tries with a send_failed error (K2)", async () => {
+  it("a send that keeps being rate-limited gives up after 5 tries with a send_failed error (K2)", async () => {
     const [a, , c] = await callOf(3, encrypted, {}, true);
     const port = a!.client as CountingPort;
     await world.leave(c!);
+    port.failStatus = 429;
     port.failNext = 1_000;
     const before = port.toDeviceCalls.length;
     await world.advance(4_000 + 1_000 + 2_000 + 4_000 + 8_000);
     expect(port.toDeviceCalls.length - before).toBe(5);
     await world.advance(120_000);
     expect(port.toDeviceCalls.length - before).toBe(5);
+    const found = errors(a!);
+    expect(found).toHaveLength(1);
+    expect(found[0]?.kind === "error" ? found[0].error.code : undefined).toBe(VoipErrorCode.SendFailed);
+  });
+
+  it("a send the port gave up on (5xx after its own retries) is not sent again: one send, a send_failed error", async () => {
+    const [a, , c] = await callOf(3, encrypted, {}, true);
+    const port = a!.client as CountingPort;
+    await world.leave(c!);
+    port.failNext = 1_000;
+    const before = port.toDeviceCalls.length;
+    await world.advance(4_000);
+    expect(port.toDeviceCalls.length - before).toBe(1);
+    await world.advance(120_000);
+    expect(port.toDeviceCalls.length - before).toBe(1);
     const found = errors(a!);
     expect(found).toHaveLength(1);
     expect(found[0]?.kind === "error" ? found[0].error.code : undefined).toBe(VoipErrorCode.SendFailed);

@@ -183,11 +183,17 @@ export function allKeysBase64(world: SfuWorld): string[] {
 export type CountingPort = MatrixClientPort & {
   toDeviceCalls: { type: string; encrypted: boolean; devices: number }[];
   failNext: number;
+  /** The HTTP status of the injected failures: 500 (what the port rejects with once its retries are spent) or 429. */
+  failStatus: 500 | 429;
 };
 
 /** Wraps a port into a {@link CountingPort}. */
 export function countingPort(client: MatrixClientPort): CountingPort {
-  const state = { toDeviceCalls: [] as { type: string; encrypted: boolean; devices: number }[], failNext: 0 };
+  const state = {
+    toDeviceCalls: [] as { type: string; encrypted: boolean; devices: number }[],
+    failNext: 0,
+    failStatus: 500 as 500 | 429,
+  };
   return new Proxy(client, {
     get(target, property) {
       if (property === "toDeviceCalls") {
@@ -195,6 +201,9 @@ export function countingPort(client: MatrixClientPort): CountingPort {
       }
       if (property === "failNext") {
         return state.failNext;
+      }
+      if (property === "failStatus") {
+        return state.failStatus;
       }
       if (property === "sendToDevice") {
         return async (
@@ -209,7 +218,9 @@ export function countingPort(client: MatrixClientPort): CountingPort {
           state.toDeviceCalls.push({ type, encrypted: opts?.encrypted === true, devices });
           if (state.failNext > 0) {
             state.failNext--;
-            throw new MatrixPortError("M_UNKNOWN", 500, "injected failure");
+            throw state.failStatus === 429
+              ? new MatrixPortError("M_LIMIT_EXCEEDED", 429, "injected rate limit")
+              : new MatrixPortError("M_UNKNOWN", 500, "injected failure");
           }
           await target.sendToDevice(type, messages, opts);
         };
@@ -220,6 +231,10 @@ export function countingPort(client: MatrixClientPort): CountingPort {
     set(target, property, value) {
       if (property === "failNext") {
         state.failNext = value as number;
+        return true;
+      }
+      if (property === "failStatus") {
+        state.failStatus = value as 500 | 429;
         return true;
       }
       return Reflect.set(target, property, value);

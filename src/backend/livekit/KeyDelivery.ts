@@ -4,7 +4,9 @@
  * as possible: one per event type and encryption mode, whatever the number of recipients. A device we cannot
  * encrypt to yet never blocks the others; it waits for a retry (in an encrypted room, and without
  * `allowPlaintextKeys`, it never gets plaintext). Failed sends retry with bounded exponential backoff, then give up
- * with an error.
+ * with an error. One retry layer per kind of failure (`core/retry`): a rate-limited send (429) gets a new round; a
+ * transport failure (5xx, network) was retried by the port already and a 4xx cannot be helped, so those recipients
+ * are not sent to again.
  * Internal to the library.
  */
 import type { Clock, TimerHandle } from "../../core/Clock.js";
@@ -17,9 +19,9 @@ import { deviceKey, type DeviceRef, type KeyDialect, type KeyRecipient } from ".
 
 /**
  * K2: at most 5 tries per message, the first included, with the project's jittered exponential backoff
- * (`core/retry`): about 1, 2, 4 and 8 s (each in the upper half of that). Every kind of failure gets a new round,
- * since a round re-plans: a device that could not be encrypted to may be ready now, and a 429's `retry_after_ms`
- * is honoured.
+ * (`core/retry`): about 1, 2, 4 and 8 s (each in the upper half of that). A new round re-plans: a device that could
+ * not be encrypted to may be ready now, and a 429's `retry_after_ms` is honoured. Recipients whose send failed with
+ * a transport failure (already retried by the port) or a 4xx get no new round.
  */
 export const KEY_RETRY_POLICY: Readonly<RetryPolicy> = {
   maxAttempts: 5,
@@ -53,6 +55,8 @@ interface Job {
   types: Readonly<Record<KeyDialect, string>>;
   content: Record<string, unknown>;
   pending: Map<string, KeyRecipient>;
+  /** Recipients whose send failed for good (a transport failure the port gave up on, or a 4xx). */
+  failed: string[];
   filter: boolean;
   tries: number;
   timer?: TimerHandle;
@@ -116,7 +120,7 @@ export class KeyDelivery {
       resolve = r;
     });
     const pending = new Map(recipients.map((r) => [deviceKey(r), r]));
-    const job: Job = { what, types, content, pending, filter, tries: 0, resolve, done };
+    const job: Job = { what, types, content, pending, failed: [], filter, tries: 0, resolve, done };
     this.#jobs.add(job);
     return this.#round(job);
   }
@@ -174,7 +178,12 @@ export class KeyDelivery {
         } catch (error) {
           this.stats.failures++;
           lastError = error;
-          if (error instanceof MatrixPortError && error.retryAfterMs !== undefined) {
+          if (classifyFailure(error) !== "rate_limited") {
+            for (const recipient of batch.recipients) {
+              job.pending.delete(deviceKey(recipient));
+              job.failed.push(deviceKey(recipient));
+            }
+          } else if (error instanceof MatrixPortError && error.retryAfterMs !== undefined) {
             retryAfterMs = Math.max(retryAfterMs ?? 0, error.retryAfterMs);
           }
           this.#options.logger.warn(`sending ${job.what} failed`, {
@@ -188,13 +197,13 @@ export class KeyDelivery {
         }
       }),
     );
-    if (this.#disposed || !this.#jobs.has(job) || job.pending.size === 0) {
+    if (this.#disposed || !this.#jobs.has(job) || (job.pending.size === 0 && job.failed.length === 0)) {
       this.#finish(job);
       return;
     }
-    if (job.tries >= Math.max(1, this.#policy.maxAttempts)) {
+    if (job.pending.size === 0 || job.tries >= Math.max(1, this.#policy.maxAttempts)) {
       this.stats.givenUp++;
-      const devices = [...job.pending.keys()];
+      const devices = [...job.failed, ...job.pending.keys()];
       this.#options.logger.error(`gave up sending ${job.what}`, { tries: job.tries, devices });
       const why = waiting > 0 && lastError === undefined ? "no Olm session to" : "could not send to";
       this.#finish(job);
