@@ -15,6 +15,7 @@ import type { EncryptionKeyProvider } from "../../group/EncryptionKeyProvider.js
 import { KeyEventType } from "../../matrix/eventTypes.js";
 import type { MatrixClientPort, ToDeviceEvent } from "../../matrix/MatrixClientPort.js";
 import { parseContent } from "../../matrix/parse.js";
+import type { ElementKeysContent } from "../../matrix/schemas/keys.js";
 import type { ParsedMembership } from "../../matrix/schemas/membership.js";
 import { KeyDelivery, type KeyDeliveryStats } from "./KeyDelivery.js";
 import { KeyManagerCore, type HeldKey } from "./KeyManagerCore.js";
@@ -154,6 +155,9 @@ export class LiveKitKeyManager {
       return false;
     }
     const parsed = parseContent(event.type, event.content, this.#log, { transport: "toDevice" });
+    if (parsed.ok && parsed.kind === "elementKeys") {
+      return this.#handleElementKeys(event, parsed.content);
+    }
     if (!parsed.ok || (parsed.kind !== "keys" && parsed.kind !== "keyRequest")) {
       return false;
     }
@@ -174,6 +178,29 @@ export class LiveKitKeyManager {
         ? { kind: "keys", arrival, keys: parsed.content.keys, now }
         : { kind: "request", arrival, now },
     );
+    return true;
+  }
+
+  /**
+   * An Element key event (`io.element.call.encryption_keys` to-device, matrix-js-sdk's shape): one `{index, key}`
+   * from `member.claimed_device_id`, for this room and the call id of `session` (`""` when absent). The sender's
+   * membership and the encryption are checked by the core (PROTOCOL G5).
+   */
+  #handleElementKeys(event: ToDeviceEvent, content: ElementKeysContent): boolean {
+    if (
+      content.room_id !== this.#options.roomId ||
+      (content.session?.call_id ?? "") !== this.#options.groupCallId
+    ) {
+      return false;
+    }
+    const arrival = {
+      from: { userId: event.sender, deviceId: content.member.claimed_device_id },
+      encrypted: event.encrypted,
+      ...(event.senderDevice === undefined ? {} : { senderDevice: event.senderDevice }),
+      roomEncrypted: this.#roomEncrypted(),
+      dialect: this.#options.defaultDialect,
+    };
+    void this.#input({ kind: "keys", arrival, keys: [content.keys], now: this.#options.clock.now() });
     return true;
   }
 
@@ -344,5 +371,5 @@ const KEY_EVENT_TYPES = new Set<string>(Object.values(KeyEventType));
 
 /** The famedly key event and request types (element keys are not read yet, PROTOCOL P3). */
 function isKeyEventType(type: string): boolean {
-  return KEY_EVENT_TYPES.has(type) && type !== KeyEventType.KeysElement;
+  return KEY_EVENT_TYPES.has(type);
 }

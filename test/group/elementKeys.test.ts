@@ -1,0 +1,89 @@
+// Media keys from Element peers over to-device (`io.element.call.encryption_keys`, matrix-js-sdk's shape): 16-byte
+// keys at indices up to 255 reach our key provider; keys from a device without a membership, or in cleartext in an
+// encrypted room, are ignored (PROTOCOL G5).
+import { afterEach, describe, expect, it } from "vitest";
+import { encodeBase64 } from "../../src/core/random.js";
+import { GroupEventType, KeyEventType } from "../../src/matrix/eventTypes.js";
+import type { MatrixClientPort } from "../../src/index.js";
+import { SfuWorld, livekitBackend, type SfuPeer } from "../helpers/livekit.js";
+
+let world: SfuWorld;
+afterEach(async () => {
+  await world.dispose();
+});
+
+const KEY = new Uint8Array(16).map((_, i) => i + 1);
+
+async function setup(): Promise<{ us: SfuPeer; element: MatrixClientPort }> {
+  world = new SfuWorld();
+  world.hs.setTurnServers(undefined);
+  world.roomId = await world.hs.createRoom({
+    creator: "@p0:local",
+    members: ["@el:local"],
+    encrypted: true,
+    powerLevels: { events: { "com.famedly.call.member": 0, [GroupEventType.ElementMember]: 0 } },
+  });
+  const us = world.peer("@p0:local", "P0");
+  const element = world.hs.createClient("@el:local", "EL");
+  const group = await us.voip.fetchOrCreateGroupCall("", world.roomId, livekitBackend(), "m.call", "m.room", {
+    membershipDialect: "element",
+  });
+  us.group = group;
+  await group.enter();
+  await world.settle();
+  return { us, element };
+}
+
+async function elementJoins(element: MatrixClientPort): Promise<void> {
+  await element.sendStateEvent(world.roomId, GroupEventType.ElementMember, "_@el:local_EL", {
+    application: "m.call",
+    call_id: "",
+    scope: "m.room",
+    device_id: "EL",
+    expires: 14_400_000,
+    focus_active: { type: "livekit", focus_selection: "oldest_membership" },
+    foci_preferred: [
+      { type: "livekit", livekit_service_url: "https://lk.local/jwt", livekit_alias: world.roomId },
+    ],
+  });
+  await world.settle();
+}
+
+async function sendElementKey(element: MatrixClientPort, index: number, encrypted: boolean): Promise<void> {
+  await element.sendToDevice(
+    KeyEventType.KeysElement,
+    {
+      "@p0:local": {
+        P0: {
+          keys: { index, key: encodeBase64(KEY).replace(/=+$/, "") },
+          member: { claimed_device_id: "EL" },
+          room_id: world.roomId,
+          session: { application: "m.call", call_id: "", scope: "m.room" },
+        },
+      },
+    },
+    { encrypted },
+  );
+  await world.settle();
+}
+
+describe("keys from Element peers (to-device)", () => {
+  it("a member's 16-byte key at index 255 reaches our key provider", async () => {
+    const { us, element } = await setup();
+    await elementJoins(element);
+    await sendElementKey(element, 255, true);
+    expect(us.keys.keyOf("@el:local:EL", 255)).toEqual(KEY);
+  });
+
+  it("ignores a key from a device without a membership, and a cleartext key in an encrypted room", async () => {
+    const { us, element } = await setup();
+    await sendElementKey(element, 3, true);
+    await world.advance(10_000); // longer than the hold for early keys (K5)
+    expect(us.keys.keyOf("@el:local:EL", 3)).toBeUndefined();
+    await elementJoins(element);
+    await sendElementKey(element, 4, false);
+    expect(us.keys.keyOf("@el:local:EL", 4)).toBeUndefined();
+    await sendElementKey(element, 5, true);
+    expect(us.keys.keyOf("@el:local:EL", 5)).toEqual(KEY);
+  });
+});
