@@ -11,6 +11,7 @@ import { GroupEventType } from "../matrix/eventTypes.js";
 import type { MatrixClientPort } from "../matrix/MatrixClientPort.js";
 import { DelayedLeave } from "./DelayedLeave.js";
 import { buildElementEntry, elementStateKey } from "./elementMembership.js";
+import { OwnStateCache } from "./OwnStateCache.js";
 import { buildOwnEntry, rawMemberships, withoutOwnEntry } from "./membershipContent.js";
 import { isPerDeviceMode, membershipStateKey, type StateKeyMode } from "./stateKey.js";
 
@@ -38,6 +39,8 @@ export interface PublisherDeps {
   feeds(): { purpose: string }[] | undefined;
   /** Whether the server has MSC4140 (asked once per VoIP). */
   delayedEventsSupported(): Promise<boolean>;
+  /** What we last wrote per state key, shared by the publishers of one VoIP (default: this publisher's own). */
+  ownState?: OwnStateCache;
   /** Permanent reactions to carry over: collected before a re-publication, re-sent after it. */
   carryOver?: {
     collect(previousEventId: string): Promise<string[]>;
@@ -51,6 +54,7 @@ export interface PublisherDeps {
 export class MembershipPublisher {
   readonly #queue = new SerialQueue();
   readonly #delayed: DelayedLeave;
+  readonly #ownState: OwnStateCache;
   #refresh: TimerHandle | undefined;
   #active = false;
   #eventId: string | undefined;
@@ -59,6 +63,7 @@ export class MembershipPublisher {
   #createdTs: number | undefined;
 
   public constructor(private readonly deps: PublisherDeps) {
+    this.#ownState = deps.ownState ?? new OwnStateCache();
     this.#delayed = new DelayedLeave({
       client: deps.client,
       clock: deps.clock,
@@ -134,10 +139,11 @@ export class MembershipPublisher {
         return;
       }
       try {
-        const key = this.stateKey();
-        const others = withoutOwnEntry(this.#currentRaw(key), ...this.#ownIds());
-        await this.deps.client.sendStateEvent(this.deps.roomId, GroupEventType.Member, key, {
-          memberships: others,
+        await this.#ownState.serial(this.deps.roomId, async () => {
+          const key = this.stateKey();
+          const current = this.#read(key);
+          const others = withoutOwnEntry(current.raw, ...this.#ownIds());
+          await this.#write(key, current.baseEventId, { memberships: others });
         });
       } finally {
         await this.#delayed.cancel();
@@ -210,33 +216,28 @@ export class MembershipPublisher {
             return [];
           })
         : [];
-    const others = withoutOwnEntry(this.#currentRaw(key), ...this.#ownIds());
-    if ((await this.deps.delayedEventsSupported()) && this.#delayed.delayId === undefined) {
-      const leave = isPerDeviceMode(this.deps.stateKeyMode()) ? [] : others;
-      try {
-        await this.#delayed.schedule(key, { memberships: leave });
-      } catch (error) {
-        log.warn("scheduling the delayed leave failed; leaving will be explicit only", { error });
-      }
-    }
-    const expiresTs = clock.now() + this.deps.expireTsBumpMs;
-    const entry = buildOwnEntry({
-      callId: this.deps.groupCallId,
-      application: this.deps.application,
-      scope: this.deps.scope,
-      backend: this.deps.backendJson(),
-      deviceId: client.deviceId,
-      expiresTs,
-      membershipId: this.deps.sessionId,
-      feeds: this.deps.feeds(),
-      v1Only: this.deps.v1Only === true,
+    const eventId = await this.#ownState.serial(roomId, async () => {
+      const current = this.#read(key);
+      const others = withoutOwnEntry(current.raw, ...this.#ownIds());
+      await this.#scheduleLeave(key, others);
+      const expiresTs = clock.now() + this.deps.expireTsBumpMs;
+      const entry = buildOwnEntry({
+        callId: this.deps.groupCallId,
+        application: this.deps.application,
+        scope: this.deps.scope,
+        backend: this.deps.backendJson(),
+        deviceId: client.deviceId,
+        expiresTs,
+        membershipId: this.deps.sessionId,
+        feeds: this.deps.feeds(),
+        v1Only: this.deps.v1Only === true,
+      });
+      const sent = await this.#write(key, current.baseEventId, { memberships: [...others, entry] });
+      this.#eventId = sent;
+      this.#expiresTs = expiresTs;
+      log.debug("membership published", { eventId: sent, expiresTs });
+      return sent;
     });
-    const { eventId } = await client.sendStateEvent(roomId, GroupEventType.Member, key, {
-      memberships: [...others, entry],
-    });
-    this.#eventId = eventId;
-    this.#expiresTs = expiresTs;
-    log.debug("membership published", { eventId, expiresTs });
     if (eventId !== undefined && carry.length > 0 && this.deps.carryOver) {
       await this.deps.carryOver.resend(carry, eventId).catch((error: unknown) => {
         log.warn("re-sending our reactions failed", { error });
@@ -245,14 +246,43 @@ export class MembershipPublisher {
     return eventId;
   }
 
+  async #scheduleLeave(key: string, others: unknown[]): Promise<void> {
+    const { log } = this.deps;
+    if ((await this.deps.delayedEventsSupported()) && this.#delayed.delayId === undefined) {
+      const leave = isPerDeviceMode(this.deps.stateKeyMode()) ? [] : others;
+      try {
+        await this.#delayed.schedule(key, { memberships: leave });
+      } catch (error) {
+        log.warn("scheduling the delayed leave failed; leaving will be explicit only", { error });
+      }
+    }
+  }
+
+  async #write(
+    key: string,
+    baseEventId: string | undefined,
+    content: Record<string, unknown>,
+  ): Promise<string | undefined> {
+    const { eventId } = await this.deps.client.sendStateEvent(
+      this.deps.roomId,
+      GroupEventType.Member,
+      key,
+      content,
+    );
+    this.#ownState.wrote(this.deps.roomId, key, baseEventId, content, eventId);
+    return eventId;
+  }
+
   #ownIds(): [string, string, string] {
     return [this.deps.client.deviceId, this.deps.groupCallId, this.deps.scope];
   }
 
-  #currentRaw(stateKey: string): unknown[] {
+  /** Our state key's memberships as they stand (our last write until the view shows it), and the view's event. */
+  #read(stateKey: string): { raw: unknown[]; baseEventId: string | undefined } {
     const event = this.deps.client
       .getStateEvents(this.deps.roomId, GroupEventType.Member)
       .find((candidate) => candidate.stateKey === stateKey);
-    return rawMemberships(event?.content);
+    const content = this.#ownState.current(this.deps.roomId, stateKey, event);
+    return { raw: rawMemberships(content), baseEventId: event?.eventId };
   }
 }

@@ -12,6 +12,7 @@ import type {
 } from "./backendRuntime.js";
 import type { CallBackend } from "./CallBackend.js";
 import { MembershipPublisher } from "./MembershipPublisher.js";
+import type { OwnStateCache } from "./OwnStateCache.js";
 import { permanentReactionKeys } from "./reactions.js";
 import type { RoomMemberships } from "./RoomMemberships.js";
 import { stateKeyMode } from "./stateKey.js";
@@ -30,6 +31,8 @@ export interface GroupCallContext {
   };
   /** The room's memberships (shared with discovery). */
   readonly memberships: RoomMemberships;
+  /** What we last wrote under our state keys (shared by the calls of this VoIP). */
+  readonly ownState: OwnStateCache;
   /** Whether the server has MSC4140 (asked once, logged once when not). */
   delayedEventsSupported(): Promise<boolean>;
   /** Throws a `VoipError` (`forbidden`) when we may not publish a membership in the room. */
@@ -88,6 +91,7 @@ export function createSessionPublisher(opts: {
       : {}),
     feeds: opts.feeds,
     delayedEventsSupported: () => ctx.delayedEventsSupported(),
+    ownState: ctx.ownState,
     carryOver: {
       collect: async (previous) =>
         permanentReactionKeys(

@@ -7,6 +7,7 @@ import type { GroupCallBackendFactory } from "../group/backendRuntime.js";
 import { callBackendFromMembership, type CallBackend } from "../group/CallBackend.js";
 import { GroupCallState } from "../group/events.js";
 import { GroupCallSession, type GroupCallContext } from "../group/GroupCallSession.js";
+import { OwnStateCache } from "../group/OwnStateCache.js";
 import {
   callKey,
   isMembershipRelevant,
@@ -62,6 +63,7 @@ export class GroupCallRegistry {
   readonly #log: Logger;
   readonly #rooms = new Map<string, RoomMemberships>();
   readonly #sessions = new Map<string, GroupCallSession>();
+  readonly #ownState = new OwnStateCache();
   #features: Promise<boolean> | undefined;
 
   public constructor(deps: GroupCallRegistryDeps) {
@@ -194,7 +196,10 @@ export class GroupCallRegistry {
 
   /** Leaves every entered group call and ends the others. */
   public async dispose(): Promise<void> {
-    await Promise.all([...this.#sessions.values()].map((session) => session.dispose()));
+    // One after another: calls of one room share our state key, and concurrent leaves would overwrite each other.
+    for (const session of [...this.#sessions.values()]) {
+      await session.dispose();
+    }
     this.#sessions.clear();
   }
 
@@ -309,6 +314,7 @@ export class GroupCallRegistry {
       sessionId: deps.sessionId,
       options: deps.options,
       memberships,
+      ownState: this.#ownState,
       delayedEventsSupported: () => this.#delayedEventsSupported(),
       assertCanJoin: () => {
         this.#assertCanJoin(init.roomId);

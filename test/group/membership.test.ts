@@ -275,4 +275,21 @@ describe("group call membership", () => {
     expect(bob.voip.groupCalls.size).toBe(0);
     expect(world.clock.pendingTimers()).toBe(0);
   });
+
+  it("two calls in one room share our state key: entering and leaving both keeps the key consistent", async () => {
+    const { alice, roomId } = await aliceAndBob();
+    const one = await alice.voip.fetchOrCreateGroupCall("one", roomId, new MeshBackend());
+    const two = await alice.voip.fetchOrCreateGroupCall("two", roomId, new MeshBackend());
+    await one.enter();
+    await two.enter();
+    await world.settle();
+    const calls = (): string[] =>
+      (memberContent(world.hs, roomId, alice.userId) as { memberships: { call_id: string }[] }).memberships
+        .map((m) => m.call_id)
+        .sort();
+    expect(calls()).toEqual(["one", "two"]);
+    await alice.voip.dispose();
+    await world.settle();
+    expect(calls()).toEqual([]);
+  });
 });
