@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { encodeBase64 } from "../../src/core/random.js";
 import { GroupEventType, KeyEventType } from "../../src/matrix/eventTypes.js";
-import type { MatrixClientPort } from "../../src/index.js";
+import type { MatrixClientPort, ToDeviceEvent } from "../../src/index.js";
 import { SfuWorld, livekitBackend, type SfuPeer } from "../helpers/livekit.js";
 
 let world: SfuWorld;
@@ -85,5 +85,36 @@ describe("keys from Element peers (to-device)", () => {
     expect(us.keys.keyOf("@el:local:EL", 4)).toBeUndefined();
     await sendElementKey(element, 5, true);
     expect(us.keys.keyOf("@el:local:EL", 5)).toEqual(KEY);
+  });
+});
+
+describe("our keys to Element peers (to-device)", () => {
+  it("an Element member gets our current key, Olm-encrypted, in matrix-js-sdk's shape", async () => {
+    const { us, element } = await setup();
+    const received: ToDeviceEvent[] = [];
+    element.onSync((batch) => {
+      received.push(...batch.toDevice);
+    });
+    await elementJoins(element);
+    await world.advance(10_000);
+    const index = us.keys.currentLocalIndex;
+    expect(index).toBeDefined();
+    const ours = us.keys.keyOf("@p0:local:P0", index!);
+    const keyEvents = received.filter((e) => e.type === KeyEventType.KeysElement);
+    expect(keyEvents.length).toBeGreaterThan(0);
+    for (const event of keyEvents) {
+      expect(event.encrypted).toBe(true);
+    }
+    expect(keyEvents.at(-1)?.content).toEqual({
+      keys: { index, key: encodeBase64(ours!).replace(/=+$/, "") },
+      member: { claimed_device_id: "P0" },
+      room_id: world.roomId,
+      session: { application: "m.call", call_id: "", scope: "m.room" },
+    });
+    // Nothing in a famedly key type went to the Element device, and no key request.
+    const famedly = received.filter(
+      (e) => e.type !== KeyEventType.KeysElement && e.type.includes("encryption_keys"),
+    );
+    expect(famedly).toEqual([]);
   });
 });

@@ -200,8 +200,7 @@ export class KeyManagerCore {
   }
 
   #toMember(membership: ParsedMembership): Member {
-    const dialect: KeyDialect =
-      membership.dialect === "element" ? this.#config.defaultDialect : membership.dialect;
+    const dialect: KeyDialect = membership.dialect;
     return {
       userId: membership.userId,
       deviceId: membership.deviceId,

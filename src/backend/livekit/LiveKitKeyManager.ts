@@ -19,7 +19,15 @@ import type { ElementKeysContent } from "../../matrix/schemas/keys.js";
 import type { ParsedMembership } from "../../matrix/schemas/membership.js";
 import { KeyDelivery, type KeyDeliveryStats } from "./KeyDelivery.js";
 import { KeyManagerCore, type HeldKey } from "./KeyManagerCore.js";
-import type { DeviceRef, KeyAction, KeyDialect, KeyInput, KeyTimeouts, OutgoingKey } from "./keyTypes.js";
+import type {
+  DeviceRef,
+  KeyAction,
+  KeyDialect,
+  KeyInput,
+  KeyRecipient,
+  KeyTimeouts,
+  OutgoingKey,
+} from "./keyTypes.js";
 
 /** Up to this many `onRatchetKey` attempts until the provider returns a key (the reference's 9). */
 export const RATCHET_ATTEMPTS = 9;
@@ -27,10 +35,12 @@ export const RATCHET_ATTEMPTS = 9;
 const KEY_TYPES: Readonly<Record<KeyDialect, string>> = {
   "famedly-v1": KeyEventType.KeysV1,
   "famedly-v2": KeyEventType.KeysV2,
+  element: KeyEventType.KeysElement,
 };
 const REQUEST_TYPES: Readonly<Record<KeyDialect, string>> = {
   "famedly-v1": KeyEventType.RequestV1,
   "famedly-v2": KeyEventType.RequestV2,
+  element: KeyEventType.RequestV2, // never used: element devices are not asked (Element has no key request)
 };
 
 /** What a {@link LiveKitKeyManager} needs. @internal */
@@ -198,7 +208,7 @@ export class LiveKitKeyManager {
       encrypted: event.encrypted,
       ...(event.senderDevice === undefined ? {} : { senderDevice: event.senderDevice }),
       roomEncrypted: this.#roomEncrypted(),
-      dialect: this.#options.defaultDialect,
+      dialect: "element" as const,
     };
     void this.#input({ kind: "keys", arrival, keys: [content.keys], now: this.#options.clock.now() });
     return true;
@@ -256,15 +266,15 @@ export class LiveKitKeyManager {
           indices: action.keys.map((k) => k.index),
           recipients: action.to.length,
         });
-        return this.#delivery.send(
-          "encryption keys",
-          KEY_TYPES,
-          this.#keysContent(action.keys),
-          action.to,
-          true,
-        );
+        return this.#sendKeys(action.keys, action.to);
       case "sendRequest":
-        return this.#delivery.send("key request", REQUEST_TYPES, this.#requestContent(), action.to, false);
+        return this.#delivery.send(
+          "key request",
+          REQUEST_TYPES,
+          this.#requestContent(),
+          action.to.filter((to) => to.dialect !== "element"),
+          false,
+        );
       case "setKey":
         return this.#setKey(action.participant, action.isLocal, action.key, action.index);
       case "ratchet":
@@ -336,6 +346,34 @@ export class LiveKitKeyManager {
       this.#log.warn("ratchet mode needs a keyProvider on the delegate; making a new key instead");
     }
     await this.#input({ kind: "ratcheted", index, key, sendTo, now: this.#options.clock.now() });
+  }
+
+  /** Famedly devices get one event with every key; Element devices one event per key in matrix-js-sdk's shape. */
+  async #sendKeys(keys: readonly OutgoingKey[], to: readonly KeyRecipient[]): Promise<void> {
+    const famedly = to.filter((r) => r.dialect !== "element");
+    const element = to.filter((r) => r.dialect === "element");
+    const sends: Promise<unknown>[] = [];
+    if (famedly.length > 0) {
+      sends.push(this.#delivery.send("encryption keys", KEY_TYPES, this.#keysContent(keys), famedly, true));
+    }
+    if (element.length > 0) {
+      for (const key of keys) {
+        sends.push(
+          this.#delivery.send("encryption keys", KEY_TYPES, this.#elementKeyContent(key), element, true),
+        );
+      }
+    }
+    await Promise.all(sends);
+  }
+
+  /** `io.element.call.encryption_keys` to-device as matrix-js-sdk reads it (unpadded base64). */
+  #elementKeyContent(key: OutgoingKey): Record<string, unknown> {
+    return {
+      keys: { index: key.index, key: encodeBase64(key.key).replace(/=+$/, "") },
+      member: { claimed_device_id: this.#options.client.deviceId },
+      room_id: this.#options.roomId,
+      session: { application: "m.call", call_id: this.#options.groupCallId, scope: "m.room" },
+    };
   }
 
   #keysContent(keys: readonly OutgoingKey[]): Record<string, unknown> {

@@ -8,8 +8,8 @@ import type { RandomSource } from "../../core/random.js";
 import type { ParsedMembership } from "../../matrix/schemas/membership.js";
 import type { CallTimeouts } from "../../call/timeouts.js";
 
-/** The famedly dialects a key event can be written in (PROTOCOL §1). @internal */
-export type KeyDialect = "famedly-v1" | "famedly-v2";
+/** The dialects a key event can be written in (PROTOCOL §1; element has no key request). @internal */
+export type KeyDialect = "famedly-v1" | "famedly-v2" | "element";
 
 /** One device, `${userId}:${deviceId}` being its id. @internal */
 export interface DeviceRef {
