@@ -6,6 +6,7 @@ import { OneToOneScenario } from "./scenarios/oneToOne.js";
 import { MeshScenario } from "./scenarios/mesh.js";
 import { SfuScenario } from "./scenarios/sfu.js";
 import type { SfuMediaScenario } from "./scenarios/sfuMedia.js";
+import type { Scenario } from "./scenarios/steps.js";
 import { withTimeout } from "./scenarios/wait.js";
 import type { ScenarioOutcome } from "./summary.js";
 import { Timeline } from "./timeline.js";
@@ -72,7 +73,7 @@ async function main(): Promise<number> {
     () => undefined,
   );
 
-  const { summary, failure } = outcome;
+  const { summary } = outcome;
   print("");
   for (const p of summary.participants) {
     print(`  ${p.userId}:${p.deviceId}  states ${p.states.join(" → ")}`);
@@ -81,16 +82,7 @@ async function main(): Promise<number> {
   print(
     `  setup ${summary.setupMs} ms, hangup reason ${summary.hangupReason === undefined || summary.hangupReason === "" ? "-" : summary.hangupReason}`,
   );
-  if (failure === undefined && summary.ok) {
-    print("OK: every step succeeded");
-  } else {
-    const why = failure ?? { step: scenario.currentStep, message: "not every step ran" };
-    console.error(`FAILED at step "${why.step}": ${why.message}`);
-  }
-  if (args.json) {
-    print(JSON.stringify(summary));
-  }
-  return summary.ok ? 0 : 1;
+  return finish(outcome, scenario, "not every step ran", args.json, print);
 }
 
 /** `--scenario mesh`: a mesh group call of `--participants` members on the in-process homeserver. */
@@ -106,16 +98,8 @@ async function runMesh(args: DemoArgs): Promise<number> {
   const timeline = new Timeline(print, 26);
   print(`famedly-calls demo: mesh, ${args.participants} participants, real WebRTC (@roamhq/wrtc)`);
   const scenario = new MeshScenario({ timeline, participants: args.participants });
-  let outcome: ScenarioOutcome;
-  try {
-    outcome = await withTimeout(scenario.run(), `the whole scenario (${args.timeoutMs} ms)`, args.timeoutMs);
-  } catch (error) {
-    const failure = { step: scenario.currentStep, message: (error as Error).message };
-    timeline.add("demo", `✗ step "${failure.step}" failed: ${failure.message}`);
-    outcome = scenario.snapshot(failure);
-    await withTimeout(scenario.dispose(), "cleanup", 5000).catch(() => undefined);
-  }
-  const { summary, failure } = outcome;
+  const outcome = await runWithDeadline(scenario, timeline, args.timeoutMs);
+  const { summary } = outcome;
   print("");
   for (const p of summary.pairs ?? []) {
     print(
@@ -123,16 +107,7 @@ async function runMesh(args: DemoArgs): Promise<number> {
     );
   }
   print(`  pairs connected: ${summary.pairsConnected ?? 0}, full mesh after ${summary.setupMs} ms`);
-  if (failure === undefined && summary.ok) {
-    print("OK: every step succeeded");
-  } else {
-    const why = failure ?? { step: scenario.currentStep, message: "not every pair carried audio" };
-    console.error(`FAILED at step "${why.step}": ${why.message}`);
-  }
-  if (args.json) {
-    print(JSON.stringify(summary));
-  }
-  return summary.ok ? 0 : 1;
+  return finish(outcome, scenario, "not every pair carried audio", args.json, print);
 }
 
 /** `--scenario sfu`: key distribution among `--participants` members on the in-process homeserver. */
@@ -159,16 +134,8 @@ async function runSfu(args: DemoArgs): Promise<number> {
   } else {
     scenario = new SfuScenario({ timeline, participants: args.participants });
   }
-  let outcome: ScenarioOutcome;
-  try {
-    outcome = await withTimeout(scenario.run(), `the whole scenario (${args.timeoutMs} ms)`, args.timeoutMs);
-  } catch (error) {
-    const failure = { step: scenario.currentStep, message: (error as Error).message };
-    timeline.add("demo", `✗ step "${failure.step}" failed: ${failure.message}`);
-    outcome = scenario.snapshot(failure);
-    await withTimeout(scenario.dispose(), "cleanup", 5000).catch(() => undefined);
-  }
-  const { summary, failure } = outcome;
+  const outcome = await runWithDeadline(scenario, timeline, args.timeoutMs);
+  const { summary } = outcome;
   print("");
   for (const p of args.livekit ? summary.participants : []) {
     print(
@@ -180,13 +147,45 @@ async function runSfu(args: DemoArgs): Promise<number> {
     print(`  ${who} holds ${keys.map(([p, i]) => `${p}#${i}`).join(" ")}`);
   }
   print(`  keys consistent: ${String(summary.keysConsistent)}, setup ${summary.setupMs} ms`);
+  return finish(outcome, scenario, "keys are not consistent", args.json, print);
+}
+
+/** Runs `scenario` within `timeoutMs`; past it, the failing step is recorded and everything is disposed. */
+async function runWithDeadline(
+  scenario: Scenario,
+  timeline: Timeline,
+  timeoutMs: number,
+): Promise<ScenarioOutcome> {
+  try {
+    return await withTimeout(scenario.run(), `the whole scenario (${timeoutMs} ms)`, timeoutMs);
+  } catch (error) {
+    const failure = { step: scenario.currentStep, message: (error as Error).message };
+    timeline.add("demo", `✗ step "${failure.step}" failed: ${failure.message}`);
+    const outcome = scenario.snapshot(failure);
+    await withTimeout(scenario.dispose(), "cleanup", 5000).catch(() => undefined);
+    return outcome;
+  }
+}
+
+/**
+ * Prints the verdict (and the JSON summary with `--json`) and returns the exit code: 0 iff the summary is ok.
+ * `notOk` explains a failure that no step reported.
+ */
+function finish(
+  outcome: ScenarioOutcome,
+  scenario: Pick<Scenario, "currentStep">,
+  notOk: string,
+  json: boolean,
+  print: (line: string) => void,
+): number {
+  const { summary, failure } = outcome;
   if (failure === undefined && summary.ok) {
     print("OK: every step succeeded");
   } else {
-    const why = failure ?? { step: scenario.currentStep, message: "keys are not consistent" };
+    const why = failure ?? { step: scenario.currentStep, message: notOk };
     console.error(`FAILED at step "${why.step}": ${why.message}`);
   }
-  if (args.json) {
+  if (json) {
     print(JSON.stringify(summary));
   }
   return summary.ok ? 0 : 1;

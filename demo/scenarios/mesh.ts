@@ -13,6 +13,7 @@ import { LocalHomeserver } from "../../src/testing/index.js";
 import type { DemoSummary, PairSummary, ScenarioOutcome, StepFailure } from "../summary.js";
 import type { Timeline } from "../timeline.js";
 import { sleep, StepError, waitFor } from "./wait.js";
+import { runSteps } from "./steps.js";
 
 const CALL_ID = "demo-mesh-call";
 
@@ -52,19 +53,16 @@ export class MeshScenario {
   }
 
   /** Runs every step, then disposes everything. */
-  public async run(): Promise<ScenarioOutcome> {
-    let failure: StepFailure | undefined;
-    try {
-      await this.#run();
-      this.#step = "done";
-    } catch (error) {
-      const step = error instanceof StepError ? error.step : this.#step;
-      failure = { step, message: error instanceof Error ? error.message : String(error) };
-      this.#timeline.add("demo", `✗ step "${step}" failed: ${failure.message}`);
-    }
-    const outcome = this.snapshot(failure);
-    await this.dispose();
-    return outcome;
+  public run(): Promise<ScenarioOutcome> {
+    return runSteps(this.#timeline, {
+      steps: () => this.#run(),
+      currentStep: () => this.#step,
+      done: () => {
+        this.#step = "done";
+      },
+      snapshot: (failure) => this.snapshot(failure),
+      dispose: () => this.dispose(),
+    });
   }
 
   /** The result so far. */

@@ -11,6 +11,7 @@ import type { DemoSummary, ScenarioOutcome, StepFailure } from "../summary.js";
 import type { Timeline } from "../timeline.js";
 import { SFU_DEMO_TIMEOUTS } from "./sfu.js";
 import { StepError, waitFor } from "./wait.js";
+import { runSteps } from "./steps.js";
 
 /** `--scenario sfu --livekit --participants N`. {@link SfuMediaScenario.run} never throws. */
 export class SfuMediaScenario {
@@ -35,19 +36,16 @@ export class SfuMediaScenario {
   }
 
   /** Runs every step, then disposes everything. */
-  public async run(): Promise<ScenarioOutcome> {
-    let failure: StepFailure | undefined;
-    try {
-      await this.#run();
-      this.#step = "done";
-    } catch (error) {
-      const step = error instanceof StepError ? error.step : this.#step;
-      failure = { step, message: error instanceof Error ? error.message : String(error) };
-      this.#timeline.add("demo", `✗ step "${step}" failed: ${failure.message}`);
-    }
-    const outcome = this.snapshot(failure);
-    await this.dispose();
-    return outcome;
+  public run(): Promise<ScenarioOutcome> {
+    return runSteps(this.#timeline, {
+      steps: () => this.#run(),
+      currentStep: () => this.#step,
+      done: () => {
+        this.#step = "done";
+      },
+      snapshot: (failure) => this.snapshot(failure),
+      dispose: () => this.dispose(),
+    });
   }
 
   /** The result so far: per member the frames it decoded from the others and the key index it encrypts with. */
