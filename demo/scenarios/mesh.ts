@@ -11,9 +11,8 @@ import {
 import { createNodeDelegate } from "../../src/node/index.js";
 import { LocalHomeserver } from "../../src/testing/index.js";
 import type { DemoSummary, PairSummary, ScenarioOutcome, StepFailure } from "../summary.js";
-import type { Timeline } from "../timeline.js";
-import { sleep, StepError, waitFor } from "./wait.js";
-import { runSteps } from "./steps.js";
+import { sleep, waitFor } from "./wait.js";
+import { StepScenario, type StepScenarioOptions } from "./steps.js";
 
 const CALL_ID = "demo-mesh-call";
 
@@ -27,52 +26,28 @@ interface Member {
 }
 
 /** `--scenario mesh --participants N`. {@link MeshScenario.run} never throws. */
-export class MeshScenario {
-  readonly #timeline: Timeline;
-  readonly #n: number;
-  readonly #stepTimeoutMs: number;
+export class MeshScenario extends StepScenario {
   readonly #hs = new LocalHomeserver();
   readonly #members: Member[] = [];
   /** `a|b` (a before b) → when the pair was connected on both sides, ms after everyone called enter(). */
   readonly #connectedAt = new Map<string, number>();
   #pairs: PairSummary[] = [];
   #roomId = "";
-  #step = "setup";
   #startedAt = 0;
   #setupMs = 0;
 
-  public constructor(opts: { timeline: Timeline; participants: number; stepTimeoutMs?: number }) {
-    this.#timeline = opts.timeline;
-    this.#n = opts.participants;
-    this.#stepTimeoutMs = opts.stepTimeoutMs ?? 20_000;
-  }
-
-  /** The step running now (or the last one). */
-  public get currentStep(): string {
-    return this.#step;
-  }
-
-  /** Runs every step, then disposes everything. */
-  public run(): Promise<ScenarioOutcome> {
-    return runSteps(this.#timeline, {
-      steps: () => this.#run(),
-      currentStep: () => this.#step,
-      done: () => {
-        this.#step = "done";
-      },
-      snapshot: (failure) => this.snapshot(failure),
-      dispose: () => this.dispose(),
-    });
+  public constructor(opts: StepScenarioOptions) {
+    super(opts, 20_000);
   }
 
   /** The result so far. */
-  public snapshot(failure?: StepFailure): ScenarioOutcome {
-    const expected = (this.#n * (this.#n - 1)) / 2;
+  public override snapshot(failure?: StepFailure): ScenarioOutcome {
+    const expected = (this.n * (this.n - 1)) / 2;
     const pairsConnected = this.#pairs.filter((p) => p.connectedMs !== undefined).length;
     const flowing = this.#pairs.every((p) => p.bytesAtoB > 0 && p.bytesBtoA > 0);
     const summary: DemoSummary = {
       scenario: "mesh",
-      ok: failure === undefined && this.#step === "done" && pairsConnected === expected && flowing,
+      ok: failure === undefined && this.step === "done" && pairsConnected === expected && flowing,
       setupMs: Math.round(this.#setupMs),
       participants: this.#members.map((m) => ({
         userId: m.userId,
@@ -85,43 +60,43 @@ export class MeshScenario {
       })),
       pairsConnected,
       pairs: this.#pairs,
-      events: this.#timeline.events(),
+      events: this.timeline.events(),
     };
     return failure === undefined ? { summary } : { summary, failure };
   }
 
   /** Disposes every VoIP and the homeserver. Idempotent. */
-  public async dispose(): Promise<void> {
+  public override async dispose(): Promise<void> {
     await Promise.allSettled(this.#members.map((m) => m.voip.dispose()));
     await this.#hs.close();
   }
 
-  async #run(): Promise<void> {
+  protected async steps(): Promise<void> {
     this.#hs.setTurnServers(undefined);
-    const users = Array.from({ length: this.#n }, (_, i) => `@user${i + 1}:local`);
+    const users = Array.from({ length: this.n }, (_, i) => `@user${i + 1}:local`);
     this.#roomId = await this.#hs.createRoom({
       creator: users[0] ?? "@user1:local",
       members: users.slice(1),
       encrypted: true,
       powerLevels: { events: { "com.famedly.call.member": 0 } },
     });
-    this.#timeline.add("demo", `encrypted room ${this.#roomId}, ${this.#n} participants, audio only`);
+    this.timeline.add("demo", `encrypted room ${this.#roomId}, ${this.n} participants, audio only`);
     users.forEach((userId, i) => this.#members.push(this.#member(userId, `DEV${i + 1}`)));
-    this.#startedAt = this.#timeline.elapsed();
-    await this.#doStep("everyone enters at once", async () => {
+    this.#startedAt = this.timeline.elapsed();
+    await this.doStep("everyone enters at once", async () => {
       await Promise.all(this.#members.map((m) => this.#join(m)));
       return `${this.#members.length} entered`;
     });
-    await this.#doStep("every pair connected", async () => {
+    await this.doStep("every pair connected", async () => {
       await this.#untilFullMesh(this.#members);
-      this.#setupMs = this.#timeline.elapsed() - this.#startedAt;
-      return `full mesh of ${this.#n} after ${Math.round(this.#setupMs)} ms`;
+      this.#setupMs = this.timeline.elapsed() - this.#startedAt;
+      return `full mesh of ${this.n} after ${Math.round(this.#setupMs)} ms`;
     });
-    await this.#doStep("audio flows both ways on every pair", async () => {
+    await this.doStep("audio flows both ways on every pair", async () => {
       await sleep(500);
       this.#pairs = await this.#measurePairs(this.#members);
       for (const p of this.#pairs) {
-        this.#timeline.add(
+        this.timeline.add(
           "demo",
           `${p.a} ⇄ ${p.b}: connected at ${p.connectedMs ?? "-"} ms, ${p.bytesAtoB} / ${p.bytesBtoA} audio bytes`,
         );
@@ -136,17 +111,17 @@ export class MeshScenario {
     if (leaver === undefined) {
       return;
     }
-    await this.#doStep(`${leaver.id} leaves`, async () => {
+    await this.doStep(`${leaver.id} leaves`, async () => {
       await leaver.group?.leave();
       const stayed = this.#members.filter((m) => m !== leaver);
       await waitFor(
         () => stayed.every((m) => !m.group?.calls.some((leg) => leg.remoteUserId === leaver.userId)),
         "the others to drop their legs to the leaver",
-        this.#stepTimeoutMs,
+        this.stepTimeoutMs,
       );
       return `the other ${stayed.length} dropped their legs to it`;
     });
-    await this.#doStep(`${leaver.id} rejoins`, async () => {
+    await this.doStep(`${leaver.id} rejoins`, async () => {
       await this.#join(leaver);
       await this.#untilFullMesh(this.#members);
       return "full mesh again";
@@ -166,7 +141,7 @@ export class MeshScenario {
       member.states.push(group.state);
       group.on("stateChanged", (state) => member.states.push(state));
       group.on("callAdded", (leg) => {
-        this.#timeline.add(
+        this.timeline.add(
           member.id,
           `leg ${leg.direction} ${leg.remoteUserId ?? "?"}:${leg.remoteDeviceId ?? "?"}`,
         );
@@ -182,12 +157,12 @@ export class MeshScenario {
 
   #onConnected(member: Member, leg: CallSession): void {
     const other = `${leg.remoteUserId ?? ""}:${leg.remoteDeviceId ?? ""}`;
-    this.#timeline.add(member.id, `connected to ${other}`);
+    this.timeline.add(member.id, `connected to ${other}`);
     const [a, b] = [member.id, other].sort();
     const key = `${a}|${b}`;
     const peer = this.#members.find((m) => m.id === other);
     if (!this.#connectedAt.has(key) && peer && legOf(peer, member) !== undefined) {
-      this.#connectedAt.set(key, Math.round(this.#timeline.elapsed() - this.#startedAt));
+      this.#connectedAt.set(key, Math.round(this.timeline.elapsed() - this.#startedAt));
     }
   }
 
@@ -195,7 +170,7 @@ export class MeshScenario {
     await waitFor(
       () => members.every((x) => members.every((y) => x === y || legOf(x, y) !== undefined)),
       "every pair to be connected on both sides",
-      this.#stepTimeoutMs,
+      this.stepTimeoutMs,
     );
   }
 
@@ -218,16 +193,6 @@ export class MeshScenario {
       }
     }
     return pairs;
-  }
-
-  async #doStep(name: string, body: () => Promise<string>): Promise<void> {
-    this.#step = name;
-    try {
-      const result = await body();
-      this.#timeline.add("demo", `✓ ${name}: ${result}`);
-    } catch (error) {
-      throw new StepError(name, error instanceof Error ? error.message : String(error), { cause: error });
-    }
   }
 }
 

@@ -11,9 +11,8 @@ import {
 import { createNodeDelegate } from "../../src/node/index.js";
 import { LocalHomeserver, RecordingKeyProvider } from "../../src/testing/index.js";
 import type { DemoSummary, ScenarioOutcome, StepFailure } from "../summary.js";
-import type { Timeline } from "../timeline.js";
-import { StepError, waitFor } from "./wait.js";
-import { runSteps } from "./steps.js";
+import { waitFor } from "./wait.js";
+import { StepScenario, type StepScenarioOptions } from "./steps.js";
 
 /** Key timings of the demo: the reference's, scaled down so that a rotation takes about a second. */
 export const SFU_DEMO_TIMEOUTS: Partial<CallTimeouts> = {
@@ -35,43 +34,19 @@ interface Member {
 }
 
 /** `--scenario sfu --participants N`. {@link SfuScenario.run} never throws. */
-export class SfuScenario {
-  readonly #timeline: Timeline;
-  readonly #n: number;
-  readonly #stepTimeoutMs: number;
+export class SfuScenario extends StepScenario {
   readonly #hs = new LocalHomeserver();
   readonly #members: Member[] = [];
   #roomId = "";
-  #step = "setup";
   #startedAt = 0;
   #setupMs = 0;
 
-  public constructor(opts: { timeline: Timeline; participants: number; stepTimeoutMs?: number }) {
-    this.#timeline = opts.timeline;
-    this.#n = opts.participants;
-    this.#stepTimeoutMs = opts.stepTimeoutMs ?? 8000;
-  }
-
-  /** The step running now (or the last one). */
-  public get currentStep(): string {
-    return this.#step;
-  }
-
-  /** Runs every step, then disposes everything. */
-  public run(): Promise<ScenarioOutcome> {
-    return runSteps(this.#timeline, {
-      steps: () => this.#run(),
-      currentStep: () => this.#step,
-      done: () => {
-        this.#step = "done";
-      },
-      snapshot: (failure) => this.snapshot(failure),
-      dispose: () => this.dispose(),
-    });
+  public constructor(opts: StepScenarioOptions) {
+    super(opts, 8000);
   }
 
   /** The result so far. */
-  public snapshot(failure?: StepFailure): ScenarioOutcome {
+  public override snapshot(failure?: StepFailure): ScenarioOutcome {
     const inCall = this.#members.filter((m) => m.group?.state === GroupCallState.Entered);
     const keys: Record<string, [string, number][]> = {};
     for (const member of inCall) {
@@ -80,7 +55,7 @@ export class SfuScenario {
     const consistent = inCall.length > 0 && this.#consistent(inCall);
     const summary: DemoSummary = {
       scenario: "sfu",
-      ok: failure === undefined && this.#step === "done" && consistent,
+      ok: failure === undefined && this.step === "done" && consistent,
       setupMs: Math.round(this.#setupMs),
       participants: this.#members.map((m) => ({
         userId: m.userId,
@@ -91,45 +66,45 @@ export class SfuScenario {
       })),
       keysConsistent: consistent,
       keys,
-      events: this.#timeline.events(),
+      events: this.timeline.events(),
     };
     return failure === undefined ? { summary } : { summary, failure };
   }
 
   /** Disposes every VoIP and the homeserver. Idempotent. */
-  public async dispose(): Promise<void> {
+  public override async dispose(): Promise<void> {
     await Promise.allSettled(this.#members.map((m) => m.voip.dispose()));
     await this.#hs.close();
   }
 
-  async #run(): Promise<void> {
+  protected async steps(): Promise<void> {
     this.#hs.setTurnServers(undefined);
-    const users = Array.from({ length: this.#n }, (_, i) => `@user${i + 1}:local`);
+    const users = Array.from({ length: this.n }, (_, i) => `@user${i + 1}:local`);
     this.#roomId = await this.#hs.createRoom({
       creator: users[0] ?? "@user1:local",
       members: users.slice(1),
       encrypted: true,
       powerLevels: { events: { "com.famedly.call.member": 0 } },
     });
-    this.#timeline.add(
+    this.timeline.add(
       "demo",
-      `encrypted room ${this.#roomId}, ${this.#n} participants, key timings ${JSON.stringify(SFU_DEMO_TIMEOUTS)}`,
+      `encrypted room ${this.#roomId}, ${this.n} participants, key timings ${JSON.stringify(SFU_DEMO_TIMEOUTS)}`,
     );
     users.forEach((userId, i) => this.#members.push(this.#member(userId, `DEV${i + 1}`)));
-    this.#startedAt = this.#timeline.elapsed();
+    this.#startedAt = this.timeline.elapsed();
     for (const member of this.#members) {
-      await this.#doStep(`${member.id} joins`, () => this.#join(member));
+      await this.doStep(`${member.id} joins`, () => this.#join(member));
     }
-    await this.#doStep("every member holds every other member's current key", async () => {
+    await this.doStep("every member holds every other member's current key", async () => {
       await this.#untilConsistent();
-      this.#setupMs = this.#timeline.elapsed() - this.#startedAt;
+      this.#setupMs = this.timeline.elapsed() - this.#startedAt;
       return `keys consistent after ${Math.round(this.#setupMs)} ms`;
     });
     const leaver = this.#members.at(-1);
     if (leaver === undefined) {
       return;
     }
-    await this.#doStep(`${leaver.id} leaves`, async () => {
+    await this.doStep(`${leaver.id} leaves`, async () => {
       const before = new Map(this.#members.map((m) => [m.id, m.keys.currentLocalIndex]));
       await leaver.group?.leave();
       leaver.group = undefined;
@@ -145,7 +120,7 @@ export class SfuScenario {
       }
       return `all ${rotated.length} others use a new key; the leaver got none of them`;
     });
-    await this.#doStep(`${leaver.id} rejoins`, async () => {
+    await this.doStep(`${leaver.id} rejoins`, async () => {
       await this.#join(leaver);
       await this.#untilConsistent();
       return "keys consistent again";
@@ -173,7 +148,7 @@ export class SfuScenario {
         const what = participant.isLocal
           ? `encrypting with own key #${index}`
           : `got key #${index} of ${participant.id}`;
-        this.#timeline.add(member.id, what);
+        this.timeline.add(member.id, what);
       });
     }
     await group.enter();
@@ -203,18 +178,8 @@ export class SfuScenario {
     await waitFor(
       () => this.#consistent(this.#members.filter((m) => m.group?.state === GroupCallState.Entered)),
       "every member to hold every other member's current key",
-      this.#stepTimeoutMs,
+      this.stepTimeoutMs,
     );
-  }
-
-  async #doStep(name: string, body: () => Promise<string>): Promise<void> {
-    this.#step = name;
-    try {
-      const result = await body();
-      this.#timeline.add("demo", `✓ ${name}: ${result}`);
-    } catch (error) {
-      throw new StepError(name, error instanceof Error ? error.message : String(error), { cause: error });
-    }
   }
 }
 

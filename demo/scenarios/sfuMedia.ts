@@ -8,48 +8,23 @@ import { SfuCall, type SfuMember } from "../livekit/sfuCall.js";
 import { systemClock } from "../../src/index.js";
 import { provisionLiveKit, startLiveKit, type LiveKitServer } from "../../test/sfu/livekitServer.js";
 import type { DemoSummary, ScenarioOutcome, StepFailure } from "../summary.js";
-import type { Timeline } from "../timeline.js";
 import { SFU_DEMO_TIMEOUTS } from "./sfu.js";
-import { StepError, waitFor } from "./wait.js";
-import { runSteps } from "./steps.js";
+import { waitFor } from "./wait.js";
+import { StepScenario, type StepScenarioOptions } from "./steps.js";
 
 /** `--scenario sfu --livekit --participants N`. {@link SfuMediaScenario.run} never throws. */
-export class SfuMediaScenario {
-  readonly #timeline: Timeline;
-  readonly #n: number;
-  readonly #stepTimeoutMs: number;
+export class SfuMediaScenario extends StepScenario {
   #server: LiveKitServer | undefined;
   #call: SfuCall | undefined;
   #leaver: SfuMember | undefined;
-  #step = "setup";
   #setupMs = 0;
 
-  public constructor(opts: { timeline: Timeline; participants: number; stepTimeoutMs?: number }) {
-    this.#timeline = opts.timeline;
-    this.#n = opts.participants;
-    this.#stepTimeoutMs = opts.stepTimeoutMs ?? 15_000;
-  }
-
-  /** The step running now (or the last one). */
-  public get currentStep(): string {
-    return this.#step;
-  }
-
-  /** Runs every step, then disposes everything. */
-  public run(): Promise<ScenarioOutcome> {
-    return runSteps(this.#timeline, {
-      steps: () => this.#run(),
-      currentStep: () => this.#step,
-      done: () => {
-        this.#step = "done";
-      },
-      snapshot: (failure) => this.snapshot(failure),
-      dispose: () => this.dispose(),
-    });
+  public constructor(opts: StepScenarioOptions) {
+    super(opts, 15_000);
   }
 
   /** The result so far: per member the frames it decoded from the others and the key index it encrypts with. */
-  public snapshot(failure?: StepFailure): ScenarioOutcome {
+  public override snapshot(failure?: StepFailure): ScenarioOutcome {
     const members = this.#call?.members ?? [];
     const staying = members.filter((m) => m !== this.#leaver);
     const keys: Record<string, [string, number][]> = {};
@@ -62,7 +37,7 @@ export class SfuMediaScenario {
     const consistent = staying.length > 0 && staying.every((m) => this.#holdsCurrentKeys(m, staying));
     const summary: DemoSummary = {
       scenario: "sfu",
-      ok: failure === undefined && this.#step === "done" && consistent,
+      ok: failure === undefined && this.step === "done" && consistent,
       setupMs: Math.round(this.#setupMs),
       participants: members.map((m) => {
         const [userId, deviceId] = splitId(m.id);
@@ -79,13 +54,13 @@ export class SfuMediaScenario {
       }),
       keysConsistent: consistent,
       keys,
-      events: this.#timeline.events(),
+      events: this.timeline.events(),
     };
     return failure === undefined ? { summary } : { summary, failure };
   }
 
   /** Leaves LiveKit and Matrix, stops the server. Idempotent. */
-  public async dispose(): Promise<void> {
+  public override async dispose(): Promise<void> {
     const call = this.#call;
     this.#call = undefined;
     await call?.dispose().catch(() => undefined);
@@ -93,39 +68,39 @@ export class SfuMediaScenario {
     this.#server = undefined;
   }
 
-  async #run(): Promise<void> {
-    await this.#doStep("LiveKit server", async () => {
+  protected async steps(): Promise<void> {
+    await this.doStep("LiveKit server", async () => {
       const bin = await provisionLiveKit();
       this.#server = await startLiveKit(bin);
       return `livekit-server v1.13.5 on ${this.#server.wsUrl} (127.0.0.1 only)`;
     });
-    const call = new SfuCall(this.#server!, systemClock, this.#n, { timeouts: SFU_DEMO_TIMEOUTS });
+    const call = new SfuCall(this.#server!, systemClock, this.n, { timeouts: SFU_DEMO_TIMEOUTS });
     this.#call = call;
     await call.setup();
-    const started = this.#timeline.elapsed();
-    for (let i = 0; i < this.#n; i++) {
-      await this.#doStep(`${call.idOf(i)} joins`, async () => {
+    const started = this.timeline.elapsed();
+    for (let i = 0; i < this.n; i++) {
+      await this.doStep(`${call.idOf(i)} joins`, async () => {
         const member = await call.join(i);
         const last = new Map<string, EncryptionState>();
         member.bridge.on("encryptionStateChanged", (identity, state) => {
           if (identity !== member.id && last.get(identity) !== state) {
             last.set(identity, state);
-            this.#timeline.add(member.id, `media of ${identity}: ${EncryptionState[state] ?? String(state)}`);
+            this.timeline.add(member.id, `media of ${identity}: ${EncryptionState[state] ?? String(state)}`);
           }
         });
         return "entered the group call, connected to LiveKit with E2EE, publishing tone and video";
       });
     }
-    await this.#doStep("every member decodes every other member", async () => {
+    await this.doStep("every member decodes every other member", async () => {
       await this.#untilAllDecode(call.members, "decrypted tone and video from everyone");
-      this.#setupMs = this.#timeline.elapsed() - started;
+      this.#setupMs = this.timeline.elapsed() - started;
       return `after ${Math.round(this.#setupMs)} ms`;
     });
     const leaver = call.members.at(-1);
     if (leaver === undefined || call.members.length < 3) {
       return;
     }
-    await this.#doStep(`${leaver.id} leaves the group call (stays in the LiveKit room)`, async () => {
+    await this.doStep(`${leaver.id} leaves the group call (stays in the LiveKit room)`, async () => {
       const staying = call.members.filter((m) => m !== leaver);
       const before = new Map(staying.map((m) => [m.id, m.bridge.keyIndex(m.id)]));
       await call.leave(leaver);
@@ -136,13 +111,13 @@ export class SfuMediaScenario {
             (m) => m.bridge.keyIndex(m.id) !== before.get(m.id) && this.#holdsCurrentKeys(m, staying),
           ),
         "every remaining member to encrypt with a new key the others hold",
-        this.#stepTimeoutMs,
+        this.stepTimeoutMs,
       );
       await this.#untilAllDecode(staying, "media with the new keys", true);
       await waitFor(
         () => staying.every((m) => leaver.bridge.encryptionState(m.id) === EncryptionState.MISSING_KEY),
         "the leaver to miss the new keys",
-        this.#stepTimeoutMs,
+        this.stepTimeoutMs,
       );
       return `the others use keys ${staying.map((m) => `#${m.bridge.keyIndex(m.id) ?? "?"}`).join(", ")}; the leaver reports MISSING_KEY`;
     });
@@ -172,18 +147,8 @@ export class SfuMediaScenario {
           }),
         ),
       what,
-      this.#stepTimeoutMs,
+      this.stepTimeoutMs,
     );
-  }
-
-  async #doStep(name: string, body: () => Promise<string>): Promise<void> {
-    this.#step = name;
-    try {
-      const result = await body();
-      this.#timeline.add("demo", `✓ ${name}: ${result}`);
-    } catch (error) {
-      throw new StepError(name, error instanceof Error ? error.message : String(error), { cause: error });
-    }
   }
 }
 
