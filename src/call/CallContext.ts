@@ -6,7 +6,32 @@ import type { CallEventType } from "../matrix/eventTypes.js";
 import type { CallTimeouts } from "./timeouts.js";
 import type { WebRTCPlatform } from "../webrtc/WebRTCDelegate.js";
 import type { CallEvents } from "./events.js";
-import type { CallDirection, CallErrorCode, CallState } from "./types.js";
+import type { LegMediaSource } from "./LocalMedia.js";
+import type { CallDirection, CallErrorCode, CallState, CallType } from "./types.js";
+
+/** How a `CallSession` is created (by `VoIP`). */
+export interface CallSessionInit {
+  /** The `call_id` of the call on the wire. */
+  callId: string;
+  /** The room the call belongs to. */
+  roomId: string;
+  /** Voice or video, as the call starts. */
+  type: CallType;
+  /** Whether we place the call or the peer does. */
+  direction: CallDirection;
+  /** The peer's user id. */
+  remoteUserId?: string;
+  /** The peer's device id, when known (an invite's `device_id`, or the device we invite). */
+  remoteDeviceId?: string;
+  /** The peer's `party_id`, when known (from an incoming invite). */
+  remotePartyId?: string;
+  /** The group call this call is a mesh leg of; absent for a 1:1 call. */
+  groupCallId?: string;
+  /** A mesh leg: the peer's session id (`dest_session_id`), known before the call binds. */
+  remoteSessionId?: string;
+  /** @internal A mesh leg: the group's local media, sent as clones instead of asking the devices. */
+  media?: LegMediaSource;
+}
 
 /** How a call's signalling leaves: room events for 1:1 calls, to-device messages for mesh legs. */
 export interface SignallingTransport {

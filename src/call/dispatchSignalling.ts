@@ -14,39 +14,39 @@ export async function dispatchSignalling(call: CallSession, parsed: AnyParsedSig
     case CallEventType.Invite:
       return;
     case CallEventType.Answer:
-      await call.handleAnswer(
+      await call.inbound.answer(
         parsed.content.party_id,
         parsed.content.answer,
         readStreamMetadata(parsed.content),
       );
       return;
     case CallEventType.Candidates:
-      await call.handleCandidates(parsed.content.party_id, parsed.content.candidates);
+      await call.inbound.candidates(parsed.content.party_id, parsed.content.candidates);
       return;
     case CallEventType.SelectAnswer:
-      call.handleSelectAnswer(parsed.content.selected_party_id);
+      call.inbound.selectAnswer(parsed.content.selected_party_id);
       return;
     case CallEventType.Reject:
-      call.handleReject(callErrorCodeFromWire(parsed.content.reason));
+      call.inbound.reject(callErrorCodeFromWire(parsed.content.reason));
       return;
     case CallEventType.Hangup:
-      call.handleHangup(callErrorCodeFromWire(parsed.content.reason));
+      call.inbound.hangup(callErrorCodeFromWire(parsed.content.reason));
       return;
     case CallEventType.Negotiate:
-      await call.handleNegotiate(parsed.content.description, readStreamMetadata(parsed.content));
+      await call.inbound.negotiate(parsed.content.description, readStreamMetadata(parsed.content));
       return;
     case CallEventType.SdpStreamMetadataChanged: {
       const metadata = readStreamMetadata(parsed.content);
       if (metadata) {
-        call.handleStreamMetadataChanged(metadata);
+        call.inbound.streamMetadataChanged(metadata);
       }
       return;
     }
     case CallEventType.AssertedIdentity:
-      call.handleAssertedIdentity(parsed.content);
+      call.inbound.assertedIdentity(parsed.content);
       return;
     case CallEventType.Replaces:
-      call.handleReplaces(readReplaces(parsed.content));
+      call.inbound.replaces(readReplaces(parsed.content));
       return;
   }
 }

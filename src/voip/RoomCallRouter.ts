@@ -104,7 +104,7 @@ export class RoomCallRouter {
         }
         return;
       case "answered_elsewhere":
-        call?.handleAnsweredElsewhere();
+        call?.inbound.answeredElsewhere();
         return;
       case "peer":
         if (call) {

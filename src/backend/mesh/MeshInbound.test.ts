@@ -79,10 +79,12 @@ function setup(overrides: Partial<MeshInboundDeps> = {}) {
       remoteUserId: BOB,
       remoteDeviceId: "BOB",
       remotePartyId: "bobParty",
-      handleHangup: () => log.push("hangup"),
-      handleCandidates: (_p: unknown, c: { candidate: string }[]) => {
-        log.push(...c.map((x) => x.candidate));
-        return Promise.resolve();
+      inbound: {
+        hangup: () => log.push("hangup"),
+        candidates: (_p: unknown, c: { candidate: string }[]) => {
+          log.push(...c.map((x) => x.candidate));
+          return Promise.resolve();
+        },
       },
     }) as unknown as CallSession;
   const inbound = new MeshInbound({
