@@ -5,45 +5,15 @@
  */
 import { CallState } from "../../src/index.js";
 import { LocalHomeserver } from "../../src/testing/index.js";
-import type { DemoApi, TimelineEntry, Who } from "./api.js";
+import type { DemoApi, Who } from "./api.js";
+import { element, PageTimeline, showStream, video } from "./dom.js";
 import { Participant } from "./participant.js";
 
-const started = performance.now();
-const timeline: TimelineEntry[] = [];
+const timeline = new PageTimeline<Who>();
 const LIVE = new Set<string>([CallState.Connecting, CallState.Connected]);
 
 function log(who: Who, what: string): void {
-  const entry = { t: Math.round(performance.now() - started), who, what };
-  timeline.push(entry);
-  const item = document.createElement("li");
-  item.className = who;
-  item.textContent = `${(entry.t / 1000).toFixed(2).padStart(6)} s  ${who.padEnd(5)}  ${what}`;
-  const list = document.getElementById("timeline");
-  list?.append(item);
-  item.scrollIntoView({ block: "nearest" });
-}
-
-function element(root: ParentNode, selector: string): HTMLElement {
-  const found = root.querySelector(selector);
-  if (!(found instanceof HTMLElement)) {
-    throw new Error(`missing element ${selector}`);
-  }
-  return found;
-}
-
-function video(root: ParentNode, selector: string): HTMLVideoElement {
-  const found = element(root, selector);
-  if (!(found instanceof HTMLVideoElement)) {
-    throw new Error(`${selector} is not a <video>`);
-  }
-  return found;
-}
-
-function showStream(video: HTMLVideoElement, stream: MediaStream | undefined): void {
-  const next = stream ?? null;
-  if (video.srcObject !== next) {
-    video.srcObject = next;
-  }
+  timeline.add(who, what);
 }
 
 /** The panel of one participant: videos, status line and buttons. */
@@ -166,7 +136,7 @@ async function start(): Promise<void> {
         video(document, `#${who} video.remote`).getVideoPlaybackQuality().totalVideoFrames;
       return { alice: frames("alice"), bob: frames("bob") };
     },
-    timeline: () => [...timeline],
+    timeline: () => timeline.entries(),
   };
 
   for (const who of ["alice", "bob"] as const) {

@@ -1,7 +1,8 @@
 /**
  * `npm run demo:web [-- --port N] [-- --livekit]`: builds the web demo and serves it on 127.0.0.1 until Ctrl-C.
- * Open the printed URL in Chrome or Chromium (a camera and microphone, or Chromium's fake-device flags). With
- * `--livekit` it also builds (cached) and starts a local LiveKit server for the SFU page (`sfu.html`).
+ * Open the printed URLs (the 1:1 page and the mesh page) in Chrome or Chromium (a camera and microphone, or
+ * Chromium's fake-device flags). With `--livekit` it also builds (cached) and starts a local LiveKit server for the
+ * SFU page (`sfu.html`).
  */
 import { parseArgs } from "node:util";
 import { provisionLiveKit, startLiveKit, type LiveKitServer } from "../../test/sfu/livekitServer.js";
@@ -24,6 +25,7 @@ if (values.livekit) {
 }
 const server = await serveStatic(root, port, livekit === undefined ? undefined : livekitRoutes(livekit));
 console.log(`famedly-calls web demo: ${server.url}  (Ctrl-C to stop)`);
+console.log(`mesh page: ${server.url}mesh.html`);
 if (livekit !== undefined) {
   console.log(`SFU page: ${server.url}sfu.html  (LiveKit at ${livekit.wsUrl})`);
 }

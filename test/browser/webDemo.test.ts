@@ -3,43 +3,23 @@
  * Chromium with fake media devices, driven through `window.demo`. Covers what Node's wrtc cannot: a browser
  * delegate, rendered video, and DTMF tones actually played by an RTCDTMFSender.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ParticipantState, Who } from "../../demo/web/api.js";
 import { CallErrorCode, CallState } from "../../src/index.js";
-import { buildWebDemo } from "../../demo/web/build.js";
-import { serveStatic, type StaticServer } from "../../demo/web/staticServer.js";
-
-import { haveChromium, launchChromium } from "./chromium.js";
+import { haveChromium } from "./chromium.js";
+import { openDemoPage, pollPage as pollIn, type DemoPage } from "./demoPage.js";
 
 const chromiumPresent = haveChromium("the web demo browser test");
 
-let dir: string | undefined;
-let server: StaticServer | undefined;
-let browser: Browser | undefined;
+let demo: DemoPage | undefined;
 let page: Page;
-const pageErrors: string[] = [];
 
 /** Polls `read` in the page until `check` accepts its value; returns that value. */
-async function pollPage<T>(
-  what: string,
-  read: () => T | Promise<T>,
-  check: (value: T) => boolean,
-  timeoutMs = 5000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let value = await page.evaluate(read);
-  while (!check(value)) {
-    if (Date.now() > end) {
-      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    value = await page.evaluate(read);
-  }
-  return value;
+function pollPage<T>(what: string, read: () => T | Promise<T>, check: (value: T) => boolean): Promise<T> {
+  return pollIn(page, what, read, check);
 }
 
 function states(): Promise<Record<Who, ParticipantState>> {
@@ -48,26 +28,12 @@ function states(): Promise<Record<Who, ParticipantState>> {
 
 describe.skipIf(!chromiumPresent)("web demo in headless Chromium", () => {
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "famedly-web-demo-"));
-    server = await serveStatic(await buildWebDemo(join(dir, "dist")));
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1100, height: 660 } });
-    page.on("pageerror", (error) => pageErrors.push(error.message));
-    page.on("console", (message) => {
-      if (message.type() === "error") {
-        pageErrors.push(message.text());
-      }
-    });
-    await page.goto(server.url);
-    await page.waitForFunction(() => window.demo !== undefined, undefined, { timeout: 10_000 });
+    demo = await openDemoPage("", "demo", { width: 1100, height: 660 });
+    page = demo.page;
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dir) {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await demo?.close();
   });
 
   it("calls, shows video both ways, plays DTMF, reflects mute, hold and screen sharing, and hangs up", async () => {
@@ -148,7 +114,7 @@ describe.skipIf(!chromiumPresent)("web demo in headless Chromium", () => {
       (on) => on,
     );
 
-    const shot = join(dir!, "web-demo.png");
+    const shot = join(demo!.dir, "web-demo.png");
     await page.screenshot({ path: shot });
     const png = await readFile(shot);
     expect(png.length).toBeGreaterThan(10_000);
@@ -169,6 +135,6 @@ describe.skipIf(!chromiumPresent)("web demo in headless Chromium", () => {
     );
     expect(ended.alice.hangupReason).toBe(CallErrorCode.UserHangup);
     expect(ended.bob.hangupReason).toBe(CallErrorCode.UserHangup);
-    expect(pageErrors).toEqual([]);
+    expect(demo!.errors).toEqual([]);
   });
 });

@@ -3,25 +3,20 @@
  * manager over an in-page LocalHomeserver) join the real LiveKit server with E2EE and render each other's video.
  * Saves a screenshot (docs/sfu-demo.png when UPDATE_SCREENSHOTS=1).
  */
-import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { copyFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { buildWebDemo } from "../../demo/web/build.js";
 import { livekitRoutes } from "../../demo/web/livekitRoutes.js";
 import type { SfuParticipantState, SfuWho } from "../../demo/web/sfuApi.js";
-import { serveStatic, type StaticServer } from "../../demo/web/staticServer.js";
-import { haveChromium, launchChromium } from "../browser/chromium.js";
+import { haveChromium } from "../browser/chromium.js";
+import { openDemoPage, type DemoPage } from "../browser/demoPage.js";
 
 const chromiumPresent = haveChromium("the SFU page browser test");
 const livekit = inject("livekit");
 
-let dir: string | undefined;
-let server: StaticServer | undefined;
-let browser: Browser | undefined;
+let demo: DemoPage | undefined;
 let page: Page;
-const pageErrors: string[] = [];
 
 async function states(): Promise<Record<SfuWho, SfuParticipantState>> {
   return page.evaluate(() => window.sfu!.state());
@@ -48,26 +43,12 @@ async function until(
 
 describe.skipIf(!chromiumPresent)("SFU page in headless Chromium with a real LiveKit server", () => {
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "famedly-sfu-demo-"));
-    server = await serveStatic(await buildWebDemo(join(dir, "dist")), 0, livekitRoutes(livekit));
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1100, height: 560 } });
-    page.on("pageerror", (error) => pageErrors.push(error.message));
-    page.on("console", (message) => {
-      if (message.type() === "error") {
-        pageErrors.push(message.text());
-      }
-    });
-    await page.goto(`${server.url}sfu.html`);
-    await page.waitForFunction(() => window.sfu !== undefined, undefined, { timeout: 10_000 });
+    demo = await openDemoPage("sfu.html", "sfu", { width: 1100, height: 560 }, livekitRoutes(livekit));
+    page = demo.page;
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dir) {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await demo?.close();
   });
 
   it("alice and bob join with E2EE, get keys only from the key manager, and render each other's video", async () => {
@@ -91,7 +72,7 @@ describe.skipIf(!chromiumPresent)("SFU page in headless Chromium with a real Liv
     expect(urls.length).toBeGreaterThan(0);
     expect(new Set(urls)).toEqual(new Set(["stun:127.0.0.1:3478"]));
 
-    const shot = join(dir!, "sfu-demo.png");
+    const shot = join(demo!.dir, "sfu-demo.png");
     await page.screenshot({ path: shot });
     const png = await readFile(shot);
     expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
@@ -100,6 +81,6 @@ describe.skipIf(!chromiumPresent)("SFU page in headless Chromium with a real Liv
     }
     await page.evaluate(() => window.sfu!.leave("bob"));
     await page.evaluate(() => window.sfu!.leave("alice"));
-    expect(pageErrors).toEqual([]);
+    expect(demo!.errors).toEqual([]);
   });
 });
