@@ -1,7 +1,6 @@
 import { CallParticipant } from "../call/CallParticipant.js";
 import type { CallSession } from "../call/CallSession.js";
 import type { WrappedMediaStream } from "../call/WrappedMediaStream.js";
-import type { TimerHandle } from "../core/Clock.js";
 import { VoipError, VoipErrorCode } from "../core/errors.js";
 import type { Logger } from "../core/Logger.js";
 import { TypedEventEmitter } from "../core/TypedEventEmitter.js";
@@ -9,25 +8,16 @@ import { GroupEventType } from "../matrix/eventTypes.js";
 import type { RoomEvent, ToDeviceEvent } from "../matrix/MatrixClientPort.js";
 import type { ReactionContent, RedactionContent } from "../matrix/schemas/groupExtras.js";
 import type { ParsedMembership } from "../matrix/schemas/membership.js";
-import type {
-  GroupCallBackendContext,
-  GroupCallBackendRuntime,
-  ParticipantsChange,
-} from "./backendRuntime.js";
+import type { GroupCallBackendRuntime, ParticipantsChange } from "./backendRuntime.js";
 import type { CallBackend } from "./CallBackend.js";
 import { eventArgs, GroupCallState, type GroupCallEvent, type GroupCallEvents } from "./events.js";
 import type { MembershipPublisher } from "./MembershipPublisher.js";
 import { isEmptyChange, ParticipantTracker, type MemberChange } from "./ParticipantTracker.js";
-import {
-  buildReactionContent,
-  buildReactionRedactionContent,
-  EPHEMERAL_REACTION_TIMEOUT_MS,
-  eventAgeMs,
-  REACTION_THROTTLE,
-} from "./reactions.js";
+import { GroupReactions } from "./GroupReactions.js";
 import { membershipDeadline, participantId } from "./RoomMemberships.js";
 import { buildRtcNotification } from "./rtcNotification.js";
 import {
+  createBackendContext,
   createSessionPublisher,
   defaultFeeds,
   toVoipError,
@@ -62,17 +52,15 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
   /** The backend configuration. */
   public readonly backend: CallBackend;
   readonly #ctx: GroupCallContext;
-  readonly #membershipDialect: "element" | undefined;
   readonly #log: Logger;
   readonly #local: CallParticipant;
   readonly #tracker: ParticipantTracker;
   readonly #publisher: MembershipPublisher;
   readonly #runtime: GroupCallBackendRuntime;
+  readonly #reactions: GroupReactions;
   #state = GroupCallState.LocalCallFeedUninitialized;
   #participants: CallParticipant[] | undefined;
   #hadMembers = false;
-  #ticker: TimerHandle | undefined;
-  #reactionsInFlight = 0;
   #rejoining = false;
 
   /** @internal Created by `VoIP`. */
@@ -84,7 +72,6 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
     this.application = init.application;
     this.scope = init.scope;
     this.backend = init.backend;
-    this.#membershipDialect = init.membershipDialect;
     this.#log = ctx.logger.child(`group:${init.roomId}:${init.groupCallId}`);
     this.emitterLogger = this.#log;
     this.#local = new CallParticipant(ctx.client.userId, ctx.client.deviceId, true);
@@ -98,8 +85,47 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
         this.#onMembersChanged(change);
       },
     });
-    this.#publisher = this.#createPublisher();
-    this.#runtime = ctx.createRuntime(this.#backendContext());
+    this.#reactions = new GroupReactions({
+      ctx,
+      log: this.#log,
+      roomId: init.roomId,
+      groupCallId: init.groupCallId,
+      scope: init.scope,
+      local: this.#local,
+      entered: () => this.#isIn(),
+      membershipEventId: () => this.#publisher.eventId,
+      member: (id) => this.#tracker.members.get(id),
+      toParticipant: (member) => this.#toParticipant(member),
+      emit: (event) => {
+        this.#emitEvent(event);
+      },
+    });
+    this.#publisher = createSessionPublisher({
+      ctx,
+      log: this.#log,
+      init,
+      feeds: () => (this.#runtime.currentFeeds ? this.#runtime.currentFeeds() : defaultFeeds(this.backend)),
+      sendReaction: (key, eventId) => this.#reactions.sendOn(key, false, eventId),
+      onRefreshError: (error) => {
+        this.#log.warn("refreshing our membership failed", { error });
+        this.#emitEvent({ kind: "error", error: toVoipError(error, "refreshing our membership failed") });
+      },
+    });
+    this.#runtime = ctx.createRuntime(
+      createBackendContext(ctx, this.#log, init, this.#local, {
+        state: () => this.#state,
+        memberships: () => [...this.#tracker.members.values()],
+        membershipOf: (userId, deviceId) => this.#tracker.members.get(`${userId}:${deviceId}`),
+        emit: (event) => {
+          this.#emitEvent(event);
+        },
+        republishMembership: async () => {
+          if (this.#state === GroupCallState.Entered) {
+            await this.#publisher.publish();
+          }
+        },
+      }),
+    );
     const initial = this.#tracker.refreshAll();
     this.#hadMembers = this.#tracker.members.size > 0;
     if (!isEmptyChange(initial)) {
@@ -177,9 +203,7 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
     if (!this.#tracker.members.has(this.#local.id)) {
       this.#emitEvent({ kind: "participantsJoined", participants: [this.#local] });
     }
-    this.#ticker = this.#ctx.clock.setInterval(() => {
-      this.#reactionsInFlight = Math.max(0, this.#reactionsInFlight - 1);
-    }, 1_000);
+    this.#reactions.start();
     if (shouldNotify && eventId !== undefined && this.#ctx.client.getRoom(this.roomId)?.isDirect === false) {
       const content = buildRtcNotification({ senderTs: this.#ctx.clock.now(), membershipEventId: eventId });
       await this.#ctx.client
@@ -247,35 +271,13 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
    * @throws {VoipError} `invalid_state` when we have no published membership in the call, or when more than ten
    *   ephemeral reactions were sent in the last seconds
    */
-  public async sendReaction(key: string, opts: { ephemeral?: boolean } = {}): Promise<string> {
-    const ephemeral = opts.ephemeral ?? true;
-    if (typeof key !== "string" || key.length === 0) {
-      throw new VoipError(VoipErrorCode.InvalidArgument, "a reaction needs a non-empty key");
-    }
-    if (ephemeral && this.#reactionsInFlight > REACTION_THROTTLE) {
-      throw new VoipError(VoipErrorCode.InvalidState, "too many reactions; try again in a few seconds");
-    }
-    const membershipEventId = this.#publisher.eventId;
-    if (membershipEventId === undefined || this.#state !== GroupCallState.Entered) {
-      throw new VoipError(VoipErrorCode.InvalidState, "no membership of ours in this call to react from");
-    }
-    const eventId = await this.#sendReaction(key, ephemeral, membershipEventId);
-    this.#reactionsInFlight++;
-    return eventId;
+  public sendReaction(key: string, opts: { ephemeral?: boolean } = {}): Promise<string> {
+    return this.#reactions.send(key, opts.ephemeral ?? true);
   }
 
   /** Removes one of our reactions by redacting it (with the routing fields receivers need). */
-  public async removeReaction(eventId: string): Promise<void> {
-    const content = buildReactionRedactionContent({
-      deviceId: this.#ctx.client.deviceId,
-      callId: this.groupCallId,
-      scope: this.scope,
-    });
-    try {
-      await this.#ctx.client.redactEvent(this.roomId, eventId, content);
-    } catch (error) {
-      throw toVoipError(error, "removing the reaction failed");
-    }
+  public removeReaction(eventId: string): Promise<void> {
+    return this.#reactions.remove(eventId);
   }
 
   /** @internal Membership state changed for these participants of this call. */
@@ -288,41 +290,12 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
 
   /** @internal An inbound reaction (validated) for this call. */
   public handleReaction(event: RoomEvent, content: ReactionContent): void {
-    if (content.is_ephemeral && eventAgeMs(event, this.#ctx.clock.now()) > EPHEMERAL_REACTION_TIMEOUT_MS) {
-      this.#log.debug("dropped an old ephemeral reaction", { eventId: event.eventId });
-      return;
-    }
-    const id = `${event.sender}:${content.device_id}`;
-    const member = this.#tracker.members.get(id);
-    const target = content["m.relates_to"].event_id;
-    if (member?.eventId !== target) {
-      this.#log.debug("dropped a reaction not on the sender's current membership", {
-        eventId: event.eventId,
-      });
-      return;
-    }
-    this.#emitEvent({
-      kind: "reactionAdded",
-      reaction: {
-        participant: this.#toParticipant(member),
-        key: content.key,
-        eventId: event.eventId,
-        membershipEventId: target,
-        ephemeral: content.is_ephemeral,
-      },
-    });
+    this.#reactions.received(event, content);
   }
 
   /** @internal An inbound reaction removal (validated) for this call. */
   public handleRedaction(event: RoomEvent, content: RedactionContent, redacts: string): void {
-    const isLocal = event.sender === this.#local.userId && content.device_id === this.#local.deviceId;
-    this.#emitEvent({
-      kind: "reactionRemoved",
-      reaction: {
-        participant: new CallParticipant(event.sender, content.device_id, isLocal),
-        redactedEventId: redacts,
-      },
-    });
+    this.#reactions.redacted(event, content, redacts);
   }
 
   /** @internal A to-device event addressed to this call (VoIP's one dispatch point). */
@@ -407,8 +380,7 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
     if (this.#state === GroupCallState.Ended) {
       return;
     }
-    this.#ctx.clock.clearTimer(this.#ticker);
-    this.#ticker = undefined;
+    this.#reactions.stop();
     this.#publisher.dispose();
     this.#tracker.dispose();
     try {
@@ -456,21 +428,6 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
     return false;
   }
 
-  async #sendReaction(key: string, ephemeral: boolean, membershipEventId: string): Promise<string> {
-    const content = buildReactionContent({
-      key,
-      ephemeral,
-      callId: this.groupCallId,
-      deviceId: this.#ctx.client.deviceId,
-      membershipEventId,
-    });
-    try {
-      return (await this.#ctx.client.sendRoomEvent(this.roomId, GroupEventType.Reaction, content)).eventId;
-    } catch (error) {
-      throw toVoipError(error, "sending the reaction failed");
-    }
-  }
-
   #runtimeChange(change: MemberChange): ParticipantsChange {
     const tracker = this.#tracker;
     return {
@@ -479,59 +436,6 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
       updated: change.updated,
       get current() {
         return [...tracker.members.values()];
-      },
-    };
-  }
-
-  #createPublisher(): MembershipPublisher {
-    return createSessionPublisher({
-      ctx: this.#ctx,
-      log: this.#log,
-      init: {
-        groupCallId: this.groupCallId,
-        roomId: this.roomId,
-        backend: this.backend,
-        application: this.application,
-        scope: this.scope,
-        membershipDialect: this.#membershipDialect,
-      },
-      feeds: () => (this.#runtime.currentFeeds ? this.#runtime.currentFeeds() : defaultFeeds(this.backend)),
-      sendReaction: (key, eventId) => this.#sendReaction(key, false, eventId),
-      onRefreshError: (error) => {
-        this.#log.warn("refreshing our membership failed", { error });
-        this.#emitEvent({ kind: "error", error: toVoipError(error, "refreshing our membership failed") });
-      },
-    });
-  }
-
-  #backendContext(): GroupCallBackendContext {
-    const ctx = this.#ctx;
-    return {
-      client: ctx.client,
-      delegate: ctx.delegate,
-      clock: ctx.clock,
-      random: ctx.random,
-      logger: this.#log.child(this.backend.type),
-      timeouts: ctx.timeouts,
-      sessionId: ctx.sessionId,
-      groupCallId: this.groupCallId,
-      roomId: this.roomId,
-      application: this.application,
-      scope: this.scope,
-      backend: this.backend,
-      localParticipant: this.#local,
-      options: ctx.options,
-      room: () => ctx.client.getRoom(this.roomId),
-      state: () => this.#state,
-      memberships: () => [...this.#tracker.members.values()],
-      membershipOf: (userId, deviceId) => this.#tracker.members.get(`${userId}:${deviceId}`),
-      emit: (event) => {
-        this.#emitEvent(event);
-      },
-      republishMembership: async () => {
-        if (this.#state === GroupCallState.Entered) {
-          await this.#publisher.publish();
-        }
       },
     };
   }

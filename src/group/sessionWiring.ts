@@ -4,6 +4,7 @@ import type { Logger } from "../core/Logger.js";
 import type { RandomSource } from "../core/random.js";
 import { GroupEventType } from "../matrix/eventTypes.js";
 import type { MatrixClientPort } from "../matrix/MatrixClientPort.js";
+import type { CallParticipant } from "../call/CallParticipant.js";
 import type { CallTimeouts } from "../call/timeouts.js";
 import type {
   GroupCallBackendContext,
@@ -107,6 +108,40 @@ export function createSessionPublisher(opts: {
     },
     onRefreshError: opts.onRefreshError,
   });
+}
+
+/**
+ * @internal The context a session gives its backend runtime: the VoIP's services, the session's identity and, in
+ * `live`, the session's current state, members, event stream and re-publication.
+ */
+export function createBackendContext(
+  ctx: GroupCallContext,
+  log: Logger,
+  init: GroupCallInit,
+  localParticipant: CallParticipant,
+  live: Pick<
+    GroupCallBackendContext,
+    "state" | "memberships" | "membershipOf" | "emit" | "republishMembership"
+  >,
+): GroupCallBackendContext {
+  return {
+    client: ctx.client,
+    delegate: ctx.delegate,
+    clock: ctx.clock,
+    random: ctx.random,
+    logger: log.child(init.backend.type),
+    timeouts: ctx.timeouts,
+    sessionId: ctx.sessionId,
+    groupCallId: init.groupCallId,
+    roomId: init.roomId,
+    application: init.application,
+    scope: init.scope,
+    backend: init.backend,
+    localParticipant,
+    options: ctx.options,
+    room: () => ctx.client.getRoom(init.roomId),
+    ...live,
+  };
 }
 
 /** @internal Mesh memberships carry `feeds` (none until the backend has local media); LiveKit ones omit it. */
