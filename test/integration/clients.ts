@@ -207,6 +207,54 @@ export async function createRoom(
   return roomId;
 }
 
+/** Waits until each client's crypto tracks every other client's device: Olm works both ways between all of them. */
+export async function waitForEachOther(clients: readonly TestClient[]): Promise<void> {
+  for (const a of clients) {
+    for (const b of clients) {
+      if (a !== b) {
+        await waitForDevice(a.client, b.user.userId, b.deviceId);
+      }
+    }
+  }
+}
+
+/** Options of {@link startRoomWith}. */
+export interface StartRoomOptions {
+  /** An encrypted room (then every client also waits until Olm works with every other). */
+  encrypted?: boolean;
+  /** The first client talks to Synapse through this URL (a recording proxy). */
+  firstBaseUrl?: string;
+}
+
+/**
+ * One fresh user per prefix, each with one started client (the first through `firstBaseUrl` when given), all
+ * joined to a new room that the first creates ({@link createRoom}); in an encrypted room every pair is Olm-ready.
+ */
+export async function startRoomWith(
+  prefixes: readonly string[],
+  opts: StartRoomOptions = {},
+): Promise<{ clients: TestClient[]; roomId: string }> {
+  const clients: TestClient[] = [];
+  for (const [i, prefix] of prefixes.entries()) {
+    const user = await registerUser(prefix);
+    clients.push(
+      await startClient(
+        user,
+        i === 0 && opts.firstBaseUrl !== undefined ? { baseUrl: opts.firstBaseUrl } : {},
+      ),
+    );
+  }
+  const [creator, ...members] = clients;
+  if (creator === undefined) {
+    throw new Error("startRoomWith needs at least one prefix");
+  }
+  const roomId = await createRoom(creator, members, { encrypted: opts.encrypted === true });
+  if (opts.encrypted === true) {
+    await waitForEachOther(clients);
+  }
+  return { clients, roomId };
+}
+
 /** Every timeline event of `roomId` that `tc`'s port delivered, in order. */
 export function timelineOf(tc: TestClient, roomId: string): SyncBatch["rooms"][number]["timeline"] {
   return tc.batches.flatMap((b) => b.rooms.filter((r) => r.roomId === roomId).flatMap((r) => r.timeline));

@@ -4,17 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CallState, MeshBackend, VoIP, type GroupCallSession } from "../../src/index.js";
 import { createNodeDelegate } from "../../src/node/index.js";
-import {
-  createRoom,
-  registerUser,
-  startClient,
-  synapse,
-  toDeviceOf,
-  waitFor,
-  waitForDevice,
-  type TestClient,
-} from "./clients.js";
-import { startRecordingProxy, type RecordingProxy } from "./recordingProxy.js";
+import { startRoomWith, synapse, toDeviceOf, waitFor, type TestClient } from "./clients.js";
+import { expectOnlyOlmToDevice, startRecordingProxy, type RecordingProxy } from "./recordingProxy.js";
 
 interface Member {
   tc: TestClient;
@@ -29,20 +20,11 @@ describe("mesh group call on Synapse (matrix-js-sdk port, Rust crypto)", () => {
 
   beforeAll(async () => {
     proxy = await startRecordingProxy(synapse().baseUrl);
-    const users = [await registerUser("alice"), await registerUser("bob"), await registerUser("carol")];
-    const clients = [
-      await startClient(users[0]!, { baseUrl: proxy.url }),
-      await startClient(users[1]!),
-      await startClient(users[2]!),
-    ];
-    roomId = await createRoom(clients[0]!, clients.slice(1), { encrypted: true });
-    for (const a of clients) {
-      for (const b of clients) {
-        if (a !== b) {
-          await waitForDevice(a.client, b.user.userId, b.deviceId);
-        }
-      }
-    }
+    let clients: TestClient[];
+    ({ clients, roomId } = await startRoomWith(["alice", "bob", "carol"], {
+      encrypted: true,
+      firstBaseUrl: proxy.url,
+    }));
     for (const tc of clients) {
       members.push({ tc, voip: new VoIP(tc.port, createNodeDelegate({ video: false })) });
     }
@@ -97,19 +79,7 @@ describe("mesh group call on Synapse (matrix-js-sdk port, Rust crypto)", () => {
     }
 
     // On the wire: every to-device request of alice is m.room.encrypted with Olm payloads; no SDP, no mesh type.
-    const sends = proxy.requests.filter((r) => r.method === "PUT" && r.path.includes("/sendToDevice/"));
-    expect(sends.length).toBeGreaterThan(0);
-    for (const send of sends) {
-      expect(send.path).toMatch(/\/sendToDevice\/m\.room\.encrypted\//);
-      const body = JSON.parse(send.body) as {
-        messages: Record<string, Record<string, Record<string, unknown>>>;
-      };
-      for (const byDevice of Object.values(body.messages)) {
-        for (const payload of Object.values(byDevice)) {
-          expect(payload.algorithm).toBe("m.olm.v1.curve25519-aes-sha2");
-        }
-      }
-    }
+    expectOnlyOlmToDevice(proxy);
     for (const request of proxy.requests.filter((r) => r.method === "PUT")) {
       expect(request.body).not.toContain("com.famedly.call.member.invite");
       expect(request.body).not.toContain("a=fingerprint");

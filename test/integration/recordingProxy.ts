@@ -1,6 +1,7 @@
 // A small HTTP proxy on 127.0.0.1 that forwards to Synapse and records every request: put it between a client and
 // Synapse to show what travels on the wire (e.g. that a to-device payload leaves the client Olm-encrypted).
 import { createServer, request, type IncomingHttpHeaders } from "node:http";
+import { expect } from "vitest";
 
 /** One request that went through the proxy. */
 export interface RecordedRequest {
@@ -78,4 +79,24 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
         });
       }),
   };
+}
+
+/**
+ * Asserts that the client behind `proxy` sent to-device messages, and every one as `m.room.encrypted` with an Olm
+ * payload per device: nothing readable left it.
+ */
+export function expectOnlyOlmToDevice(proxy: RecordingProxy): void {
+  const sends = proxy.requests.filter((r) => r.method === "PUT" && r.path.includes("/sendToDevice/"));
+  expect(sends.length).toBeGreaterThan(0);
+  for (const send of sends) {
+    expect(send.path).toMatch(/\/sendToDevice\/m\.room\.encrypted\//);
+    const body = JSON.parse(send.body) as {
+      messages: Record<string, Record<string, Record<string, unknown>>>;
+    };
+    for (const byDevice of Object.values(body.messages)) {
+      for (const payload of Object.values(byDevice)) {
+        expect(payload.algorithm).toBe("m.olm.v1.curve25519-aes-sha2");
+      }
+    }
+  }
 }
