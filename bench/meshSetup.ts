@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 import { CallState, MeshBackend, VoIP, type GroupCallSession } from "../src/index.js";
 import { createNodeDelegate } from "../src/node/index.js";
 import { LocalHomeserver } from "../src/testing/index.js";
+import { MeshTimeline, traceMeshPort, type PairPhase } from "./meshTimeline.js";
 import { median } from "./stats.js";
 
 /** One row: N members, audio only or with video. */
@@ -23,21 +24,36 @@ export interface MeshSetupRow {
   toDevicePerJoin: number;
   /** Process CPU over the mesh setup, as % of all cores (median). */
   cpuPercent: number;
+  /** Where the time went in the median run: per phase, the median pair and the last pair (ms after t0). */
+  phases: { phase: PairPhase; medianMs: number; maxMs: number }[];
 }
+
+interface MeshRunResult {
+  ms: number;
+  toDevice: number;
+  cpu: number;
+  phases: MeshRowPhases;
+}
+type MeshRowPhases = MeshSetupRow["phases"];
 
 const VIDEO = { width: 320, height: 240, fps: 15 };
 
-async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+async function waitUntil(
+  predicate: () => boolean,
+  timeoutMs: number,
+  what: string,
+  describe: () => string = () => "",
+): Promise<void> {
   const end = performance.now() + timeoutMs;
   while (!predicate()) {
     if (performance.now() > end) {
-      throw new Error(`timed out waiting for ${what}`);
+      throw new Error(`timed out waiting for ${what}${describe()}`);
     }
     await new Promise((r) => setTimeout(r, 2));
   }
 }
 
-async function meshRun(n: number, video: boolean): Promise<{ ms: number; toDevice: number; cpu: number }> {
+export async function meshRun(n: number, video: boolean): Promise<MeshRunResult> {
   const hs = new LocalHomeserver();
   hs.setTurnServers(undefined);
   const users = Array.from({ length: n }, (_, i) => `@m${i}:local`);
@@ -46,27 +62,42 @@ async function meshRun(n: number, video: boolean): Promise<{ ms: number; toDevic
     members: users.slice(1),
     powerLevels: { events: { "com.famedly.call.member": 0 } },
   });
+  const timeline = new MeshTimeline();
   const voips = users.map(
-    (u, i) => new VoIP(hs.createClient(u, `D${i}`), createNodeDelegate({ video: video ? VIDEO : false })),
+    (u, i) =>
+      new VoIP(
+        traceMeshPort(hs.createClient(u, `D${i}`), timeline),
+        createNodeDelegate({ video: video ? VIDEO : false }),
+      ),
   );
   try {
     const groups: GroupCallSession[] = [];
     for (const voip of voips) {
       groups.push(await voip.fetchOrCreateGroupCall(roomId, roomId, new MeshBackend()));
     }
+    groups.forEach((g, i) => {
+      timeline.watch(g, users[i] ?? "");
+    });
     const before = hs.transcript().filter((e) => e.kind === "toDevice").length;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
+    timeline.start();
     await Promise.all(groups.map((g) => g.enter()));
     await waitUntil(
       () => groups.every((g) => g.calls.filter((leg) => leg.state === CallState.Connected).length === n - 1),
       30_000,
       `a full mesh of ${n}`,
+      () => `\n${timeline.describe(groups, users)}`,
     );
     const ms = performance.now() - t0;
     const used = process.cpuUsage(cpu0);
     const toDevice = hs.transcript().filter((e) => e.kind === "toDevice").length - before;
-    return { ms, toDevice: toDevice / n, cpu: ((used.user + used.system) / 1000 / ms / cpus().length) * 100 };
+    return {
+      ms,
+      toDevice: toDevice / n,
+      cpu: ((used.user + used.system) / 1000 / ms / cpus().length) * 100,
+      phases: timeline.summary(),
+    };
   } finally {
     await Promise.allSettled(voips.map((v) => v.dispose()));
     await hs.close();
@@ -74,7 +105,7 @@ async function meshRun(n: number, video: boolean): Promise<{ ms: number; toDevic
 }
 
 /** The limit: bare peer connections for every pair with the same media, offer/answer and candidates in memory. */
-async function limitRun(n: number, video: boolean): Promise<number> {
+export async function limitRun(n: number, video: boolean): Promise<number> {
   const delegates = Array.from({ length: n }, () => createNodeDelegate({ video: video ? VIDEO : false }));
   const streams = await Promise.all(
     delegates.map((d) => d.mediaDevices.getUserMedia({ audio: true, video: video })),
@@ -141,7 +172,7 @@ export async function measureMeshSetup(
   const rows: MeshSetupRow[] = [];
   for (const video of [false, true]) {
     for (const n of sizes) {
-      const mesh: { ms: number; toDevice: number; cpu: number }[] = [];
+      const mesh: MeshRunResult[] = [];
       const limit: number[] = [];
       for (let r = 0; r < runs; r++) {
         mesh.push(await meshRun(n, video));
@@ -159,10 +190,21 @@ export async function measureMeshSetup(
         ratio: p50Ms / limitP50Ms,
         toDevicePerJoin: median(mesh.map((m) => m.toDevice)),
         cpuPercent: median(mesh.map((m) => m.cpu)),
+        phases: medianRun(mesh).phases,
       });
     }
   }
   return rows;
+}
+
+/** The run whose time is the median (the lower middle one for an even count). */
+function medianRun(runs: readonly MeshRunResult[]): MeshRunResult {
+  const sorted = [...runs].sort((a, b) => a.ms - b.ms);
+  const run = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (!run) {
+    throw new Error("no mesh runs");
+  }
+  return run;
 }
 
 /** The table rows of {@link measureMeshSetup}. */
@@ -178,6 +220,16 @@ export function formatMeshSetup(rows: readonly MeshSetupRow[]): string[] {
     lines.push(
       `| ${r.members} | ${r.video ? "audio + video" : "audio"} | ${r.p50Ms.toFixed(1)} | ${r.limitP50Ms.toFixed(1)} | ${r.ratio.toFixed(2)} | ${r.toDevicePerJoin.toFixed(1)} | ${r.cpuPercent.toFixed(0)} |`,
     );
+  }
+  lines.push(
+    "",
+    "where the time goes (the median run of each row; ms after enter(), median pair / last pair):",
+  );
+  for (const r of rows) {
+    lines.push("", `  N = ${r.members}, ${r.video ? "audio + video" : "audio"}`);
+    for (const p of r.phases) {
+      lines.push(`    ${p.medianMs.toFixed(1).padStart(8)} / ${p.maxMs.toFixed(1).padStart(8)}  ${p.phase}`);
+    }
   }
   return lines;
 }

@@ -112,6 +112,7 @@ function setup(overrides: Partial<MeshInboundDeps> = {}) {
     clock,
     members,
     log,
+    addLeg: (callId: string) => legs.set(callId, stubLeg(callId)),
     invites,
     inbound,
     setEntered: (v: boolean) => (entered = v),
@@ -230,6 +231,36 @@ describe("MeshInbound", () => {
     await inbound.handle(plain(invite(0)));
     await inbound.handle(plain(hangup(2)));
     expect(log).toEqual(["invite", "candidate:1", "hangup"]);
+  });
+
+  it("handles each leg's signalling on its own queue: an invite being answered holds up only its own leg", async () => {
+    let release = (): void => undefined;
+    const { inbound, log, members, addLeg } = setup({
+      onInvite: (inv) => {
+        log.push(`invite ${inv.sender}`);
+        addLeg(inv.content.call_id);
+        if (inv.sender !== BOB) {
+          return Promise.resolve();
+        }
+        return new Promise((resolve) => {
+          release = resolve; // Bob's invite is still being answered …
+        });
+      },
+    });
+    members.set("@carol:local:CAROL", membership("@carol:local", "CAROL", "carolSession"));
+    const carol = (e: ToDeviceEvent): ToDeviceEvent => ({
+      ...e,
+      sender: "@carol:local",
+      senderDevice: "CAROL",
+      content: { ...e.content, call_id: "c2", device_id: "CAROL", sender_session_id: "carolSession" },
+    });
+    const bobInvite = inbound.handle(invite(0));
+    const bobHangup = inbound.handle(hangup(1));
+    await inbound.handle(carol(invite(0))); // … while Carol's goes through
+    expect(log).toEqual([`invite ${BOB}`, "invite @carol:local"]);
+    release();
+    await Promise.all([bobInvite, bobHangup]);
+    expect(log).toEqual([`invite ${BOB}`, "invite @carol:local", "hangup"]); // Bob's hangup waited for his invite
   });
 
   it("dispose clears its timers", async () => {

@@ -1,7 +1,7 @@
 import type { CallSession } from "../../call/CallSession.js";
 import type { Clock, TimerHandle } from "../../core/Clock.js";
 import type { Logger } from "../../core/Logger.js";
-import { SerialQueue } from "../../core/SerialQueue.js";
+import { KeyedSerialQueue } from "../../core/KeyedSerialQueue.js";
 import { CallEventType } from "../../matrix/eventTypes.js";
 import type { MatrixClientPort, ToDeviceEvent } from "../../matrix/MatrixClientPort.js";
 import { parseContent, type AnyParsedSignalling, type MeshDialect } from "../../matrix/parse.js";
@@ -50,6 +50,8 @@ export interface InboundInvite {
 
 /** One inbound message after parsing and routing. */
 interface Inbound {
+  /** The stream it belongs to: one per sending call, user, Olm device and session (G3 orders within it). */
+  stream: string;
   event: ToDeviceEvent;
   parsed: AnyParsedSignalling & { transport: "toDevice" };
   mesh: MeshFieldsContent;
@@ -68,17 +70,20 @@ type Verdict = { go: true; membership: ParsedMembership } | { go: false; hold: b
  * is then let through only from a current member of the call whose session is the sender's (G5); otherwise it is
  * held for `holdMs` and re-checked when memberships change (G6), as are invites that arrive before we entered.
  * Invites go to {@link MeshInboundDeps.onInvite}; everything else to the leg through the shared dispatch.
+ *
+ * Each stream (one sending call, user, device and session) is handled on its own serial queue: its messages are
+ * delivered one at a time in `seq` order, while the streams of different legs never wait for each other (answering
+ * one member's invite does not hold up another member's invite, answer or candidates).
  */
 export class MeshInbound {
   readonly #deps: MeshInboundDeps;
   readonly #log: Logger;
   readonly #orderer: SeqOrderer<Inbound>;
-  readonly #queue = new SerialQueue();
+  readonly #queues = new KeyedSerialQueue();
   #held: Inbound[] = [];
   #holdTimer: TimerHandle | undefined;
   #gapTimer: TimerHandle | undefined;
   #disposed = false;
-  #rechecking = false;
 
   public constructor(deps: MeshInboundDeps) {
     this.#deps = deps;
@@ -97,24 +102,28 @@ export class MeshInbound {
     if (!item) {
       return Promise.resolve();
     }
-    // One stream per sending call and session; the Olm sender device when known (the claimed one may be absent).
-    const key = [
-      item.parsed.content.call_id,
-      event.sender,
-      event.senderDevice ?? "",
-      item.mesh.sender_session_id ?? "",
-    ].join("|");
-    const { deliver, duplicate } = this.#orderer.accept(key, item.mesh.seq, item, item.arrivedAt);
+    const { deliver, duplicate } = this.#orderer.accept(item.stream, item.mesh.seq, item, item.arrivedAt);
     if (duplicate) {
       this.#log.debug("duplicate or stale seq dropped", { type: item.parsed.type, seq: item.mesh.seq });
     }
     this.#armGapTimer();
-    return this.#queue.run(() => this.#gateAll(deliver));
+    return this.#queues.run(item.stream, () => this.#gateAll(deliver));
   }
 
-  /** Memberships changed: held messages whose sender is now a member go through, in arrival order. */
-  public membershipsChanged(): Promise<void> {
-    return this.#queue.run(() => this.#recheckHeld());
+  /**
+   * Memberships changed: held messages whose sender is now a member go through, in arrival order per stream (each
+   * on its stream's queue, behind what that stream is doing).
+   */
+  public async membershipsChanged(): Promise<void> {
+    const now = this.#deps.clock.now();
+    const byStream = new Map<string, Inbound[]>();
+    for (const item of this.#held.splice(0)) {
+      byStream.set(item.stream, [...(byStream.get(item.stream) ?? []), item]);
+    }
+    this.#armHoldTimer();
+    await Promise.all(
+      [...byStream].map(([stream, items]) => this.#queues.run(stream, () => this.#recheck(items, now))),
+    );
   }
 
   /** Stops the timers and drops what is held. */
@@ -161,7 +170,14 @@ export class MeshInbound {
       drop("from our own device");
       return;
     }
-    return { event, parsed, mesh, deviceId, arrivedAt: deps.clock.now() };
+    // The Olm sender device when known (the claimed one may be absent from all but the invite).
+    const stream = [
+      parsed.content.call_id,
+      event.sender,
+      event.senderDevice ?? "",
+      mesh.sender_session_id ?? "",
+    ].join("|");
+    return { stream, event, parsed, mesh, deviceId, arrivedAt: deps.clock.now() };
   }
 
   async #gateAll(items: readonly Inbound[]): Promise<void> {
@@ -212,7 +228,8 @@ export class MeshInbound {
     return { go: true, membership };
   }
 
-  async #deliver(item: Inbound, membership: ParsedMembership): Promise<void> {
+  /** Delivers one message; after an invite, its stream's held messages are looked at again (`recheck`). */
+  async #deliver(item: Inbound, membership: ParsedMembership, recheck = true): Promise<void> {
     const { event, parsed, mesh } = item;
     try {
       if (parsed.type === CallEventType.Invite) {
@@ -224,9 +241,11 @@ export class MeshInbound {
           senderSessionId: mesh.sender_session_id ?? membership.membershipId,
           dialect: parsed.dialect,
         });
-        if (this.#held.length > 0 && !this.#rechecking) {
-          // Events of the new leg that came without a device may wait for it.
-          await this.#recheckHeld();
+        if (recheck && this.#held.some((held) => held.stream === item.stream)) {
+          // Events of the new leg that came without a device may wait for it (they are of the same stream).
+          const held = this.#held.filter((h) => h.stream === item.stream);
+          this.#held = this.#held.filter((h) => h.stream !== item.stream);
+          await this.#recheck(held, this.#deps.clock.now());
         }
         return;
       }
@@ -250,32 +269,24 @@ export class MeshInbound {
     }
   }
 
-  async #recheckHeld(): Promise<void> {
-    const now = this.#deps.clock.now();
-    const held = this.#held;
-    this.#held = [];
-    this.#rechecking = true;
-    try {
-      await this.#recheck(held, now);
-    } finally {
-      this.#rechecking = false;
-    }
-    this.#armHoldTimer();
-  }
-
+  /** Looks at held messages of one stream again, in order: delivered, held again, or dropped (expired). */
   async #recheck(held: readonly Inbound[], now: number): Promise<void> {
     for (const item of held) {
+      if (this.#disposed) {
+        return;
+      }
       if (now - item.arrivedAt >= this.#deps.holdMs) {
         this.#log.debug("held mesh signalling expired", { type: item.parsed.type });
         continue;
       }
       const verdict = this.#check(item);
       if (verdict.go) {
-        await this.#deliver(item, verdict.membership);
+        await this.#deliver(item, verdict.membership, false);
       } else if (verdict.hold) {
         this.#held.push(item);
       }
     }
+    this.#armHoldTimer();
   }
 
   #armHoldTimer(): void {
@@ -304,9 +315,9 @@ export class MeshInbound {
     this.#gapTimer = clock.setTimeout(
       () => {
         this.#gapTimer = undefined;
-        for (const { deliver, skipped } of this.#orderer.expire(clock.now())) {
+        for (const { key, deliver, skipped } of this.#orderer.expire(clock.now())) {
           this.#log.debug("gave up waiting for lost mesh signalling", { skipped });
-          void this.#queue.run(() => this.#gateAll(deliver));
+          void this.#queues.run(key, () => this.#gateAll(deliver));
         }
         this.#armGapTimer();
       },

@@ -131,8 +131,12 @@ export class MeshRuntime implements GroupCallBackendRuntime {
     void this.#inbound.membershipsChanged();
   }
 
-  public onToDevice(event: ToDeviceEvent): Promise<void> {
-    return this.#inbound.handle(event);
+  /**
+   * Hands the event to the inbound router and returns at once: each leg's signalling runs on its own queue there,
+   * so the next event (another leg's) never waits for this one to be handled (e.g. an invite to be answered).
+   */
+  public onToDevice(event: ToDeviceEvent): void {
+    void this.#inbound.handle(event);
   }
 
   /** Feeds of our membership: one per local stream (reference §2.5). */
@@ -342,28 +346,35 @@ export class MeshRuntime implements GroupCallBackendRuntime {
     );
   }
 
-  #statsOf(leg: CallSession): Promise<RTCStatsReport | undefined> {
-    return statsOf(this.#pcs.get(leg));
-  }
-
+  /**
+   * One look at the audio energy: the stats of each connected leg (a leg still setting up has nothing to measure,
+   * and `getStats` in `@roamhq/wrtc` waits for the signalling thread, which set-up keeps busy), received energy per
+   * peer and our own sent energy from the first of those reports.
+   */
   async #measureSpeaker(): Promise<void> {
+    const connected = [...this.#legs.entries()].filter(([, leg]) => leg.state === CallState.Connected);
+    if (connected.length === 0) {
+      return;
+    }
     const samples = new Map<string, EnergySample>();
+    let sent: EnergySample | undefined;
     await Promise.all(
-      [...this.#legs.entries()].map(async ([id, leg]) => {
-        const report = await this.#statsOf(leg);
-        const sample = report && receivedEnergy(report);
+      connected.map(async ([id, leg], index) => {
+        const report = await statsOf(this.#pcs.get(leg));
+        if (!report) {
+          return;
+        }
+        const sample = receivedEnergy(report);
         if (sample && leg.remoteUserMediaStream?.audioMuted !== true) {
           samples.set(id, sample);
         }
+        if (index === 0) {
+          sent = sentEnergy(report); // always the same leg's sender while it lasts: its counters are cumulative
+        }
       }),
     );
-    const first = this.calls[0];
-    if (first && !this.#media.isMuted("audio")) {
-      const report = await this.#statsOf(first);
-      const sample = report && sentEnergy(report);
-      if (sample) {
-        samples.set(this.#ctx.localParticipant.id, sample);
-      }
+    if (sent && !this.#media.isMuted("audio")) {
+      samples.set(this.#ctx.localParticipant.id, sent);
     }
     const { changed } = this.#speaker.update(samples);
     if (changed) {
