@@ -1,7 +1,8 @@
 // `npm run demo`: participants in one process, real WebRTC, a readable timeline; `--json` for machines.
 import { installExitGuard } from "../src/node/index.js";
-import { parseDemoArgs, USAGE, type DemoArgs } from "./args.js";
-import { createLocalEnv, type DemoEnv } from "./env/local.js";
+import { parseDemoArgs, USAGE, type DemoArgs, type ServerArgs } from "./args.js";
+import { createLocalEnv, createLocalMeshEnv, type DemoEnv } from "./env/local.js";
+import type { SetupContext } from "./env/matrixServer.js";
 import { OneToOneScenario } from "./scenarios/oneToOne.js";
 import { MeshScenario } from "./scenarios/mesh.js";
 import { SfuScenario } from "./scenarios/sfu.js";
@@ -42,23 +43,13 @@ async function main(): Promise<number> {
   const timeline = new Timeline(print);
   print(`famedly-calls demo: ${args.scenario}, real WebRTC (@roamhq/wrtc)`);
 
-  let demoEnv: DemoEnv;
-  try {
-    if (args.server !== undefined) {
-      const { createServerEnv } = await import("./env/matrixServer.js");
-      demoEnv = await withTimeout(
-        createServerEnv(args.server, (what) => timeline.add("demo", what)),
-        "logging in",
-        args.timeoutMs,
-      );
-    } else {
-      demoEnv = await createLocalEnv();
-    }
-  } catch (error) {
-    console.error(`demo: could not set up the participants: ${(error as Error).message}`);
+  const demoEnv = await setUpEnv(args, timeline, createLocalEnv, async (server, ctx) => {
+    const { createServerEnv } = await import("./env/matrixServer.js");
+    return createServerEnv(server, ctx);
+  });
+  if (demoEnv === undefined) {
     return 1;
   }
-  timeline.add("demo", `set up: ${demoEnv.description}`);
 
   const scenario = new OneToOneScenario(demoEnv.env, { timeline });
   let outcome: ScenarioOutcome;
@@ -85,20 +76,32 @@ async function main(): Promise<number> {
   return finish(outcome, scenario, "not every step ran", args.json, print);
 }
 
-/** `--scenario mesh`: a mesh group call of `--participants` members on the in-process homeserver. */
+/**
+ * `--scenario mesh`: a mesh group call of `--participants` members on the in-process homeserver, or with
+ * `--homeserver` between the given accounts on a real one.
+ */
 async function runMesh(args: DemoArgs): Promise<number> {
-  if (args.server !== undefined) {
-    console.error("demo: the mesh scenario runs on the in-process homeserver only (no --homeserver yet)");
-    return 2;
-  }
   installExitGuard();
   const print = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
   const timeline = new Timeline(print, 26);
   print(`famedly-calls demo: mesh, ${args.participants} participants, real WebRTC (@roamhq/wrtc)`);
-  const scenario = new MeshScenario({ timeline, participants: args.participants });
+  const demoEnv = await setUpEnv(
+    args,
+    timeline,
+    () => createLocalMeshEnv(args.participants),
+    async (server, ctx) => {
+      const { createServerMeshEnv } = await import("./env/serverMesh.js");
+      return createServerMeshEnv(server, ctx);
+    },
+  );
+  if (demoEnv === undefined) {
+    return 1;
+  }
+  const scenario = new MeshScenario(demoEnv.env, { timeline });
   const outcome = await runWithDeadline(scenario, timeline, args.timeoutMs);
+  await withTimeout(demoEnv.close(), "cleanup", 5000).catch(() => undefined);
   const { summary } = outcome;
   print("");
   for (const p of summary.pairs ?? []) {
@@ -148,6 +151,44 @@ async function runSfu(args: DemoArgs): Promise<number> {
   }
   print(`  keys consistent: ${String(summary.keysConsistent)}, setup ${summary.setupMs} ms`);
   return finish(outcome, scenario, "keys are not consistent", args.json, print);
+}
+
+/**
+ * The participants' environment: the in-process one, or with `--homeserver` the accounts logged in on the real
+ * server within `--timeout` (past it the setup is aborted and, for up to 10 s, left to log out whom it logged in).
+ * Undefined (after printing why) when that fails.
+ */
+async function setUpEnv<E>(
+  args: DemoArgs,
+  timeline: Timeline,
+  local: () => Promise<DemoEnv<E>>,
+  server: (server: ServerArgs, ctx: SetupContext) => Promise<DemoEnv<E>>,
+): Promise<DemoEnv<E> | undefined> {
+  const abort = new AbortController();
+  let pending: Promise<DemoEnv<E>> | undefined;
+  try {
+    if (args.server === undefined) {
+      pending = local();
+    } else {
+      const note = (what: string): void => {
+        timeline.add("demo", what);
+      };
+      pending = server(args.server, { note, signal: abort.signal });
+    }
+    const demoEnv = await withTimeout(
+      pending,
+      `logging in and setting up the room on ${args.server?.homeserver ?? "the in-process homeserver"}`,
+      args.timeoutMs,
+    );
+    timeline.add("demo", `set up: ${demoEnv.description}`);
+    return demoEnv;
+  } catch (error) {
+    console.error(`demo: could not set up the participants: ${(error as Error).message}`);
+    abort.abort(new Error("the demo gave up on the setup"));
+    const cleanup = pending?.then((env) => env.close()).catch(() => undefined);
+    await withTimeout(Promise.resolve(cleanup), "cleanup", 10_000).catch(() => undefined);
+    return undefined;
+  }
 }
 
 /** Runs `scenario` within `timeoutMs`; past it, the failing step is recorded and everything is disposed. */

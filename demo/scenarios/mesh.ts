@@ -1,5 +1,6 @@
-// The mesh scenario: N participants of a mesh group call on an in-process homeserver (encrypted room, Olm-encrypted
-// to-device signalling), real WebRTC between every pair; one leaves, the others drop its legs; it rejoins.
+// The mesh scenario: N participants of a mesh group call in an encrypted room (Olm-encrypted to-device signalling),
+// real WebRTC between every pair; one leaves, the others drop its legs; it rejoins. The same steps run on the
+// in-process homeserver and between accounts on a real one: the environment (demo/env) supplies the clients.
 import {
   CallState,
   GroupCallState,
@@ -7,14 +8,13 @@ import {
   VoIP,
   type CallSession,
   type GroupCallSession,
+  type MatrixClientPort,
 } from "../../src/index.js";
 import { createNodeDelegate } from "../../src/node/index.js";
-import { LocalHomeserver } from "../../src/testing/index.js";
+import type { MeshEnv } from "../env/local.js";
 import type { DemoSummary, PairSummary, ScenarioOutcome, StepFailure } from "../summary.js";
 import { sleep, waitFor } from "./wait.js";
 import { StepScenario, type StepScenarioOptions } from "./steps.js";
-
-const CALL_ID = "demo-mesh-call";
 
 interface Member {
   id: string;
@@ -25,19 +25,22 @@ interface Member {
   group?: GroupCallSession;
 }
 
-/** `--scenario mesh --participants N`. {@link MeshScenario.run} never throws. */
+/**
+ * `--scenario mesh`: one member per client of the environment. {@link MeshScenario.run} never throws; it disposes
+ * the members' VoIPs, the caller closes the environment.
+ */
 export class MeshScenario extends StepScenario {
-  readonly #hs = new LocalHomeserver();
+  readonly #env: MeshEnv;
   readonly #members: Member[] = [];
   /** `a|b` (a before b) → when the pair was connected on both sides, ms after everyone called enter(). */
   readonly #connectedAt = new Map<string, number>();
   #pairs: PairSummary[] = [];
-  #roomId = "";
   #startedAt = 0;
   #setupMs = 0;
 
-  public constructor(opts: StepScenarioOptions) {
-    super(opts, 20_000);
+  public constructor(env: MeshEnv, opts: Omit<StepScenarioOptions, "participants">) {
+    super({ ...opts, participants: env.members.length }, 20_000);
+    this.#env = env;
   }
 
   /** The result so far. */
@@ -65,23 +68,17 @@ export class MeshScenario extends StepScenario {
     return failure === undefined ? { summary } : { summary, failure };
   }
 
-  /** Disposes every VoIP and the homeserver. Idempotent. */
+  /** Disposes every VoIP (each leaves its group call). Idempotent. */
   public override async dispose(): Promise<void> {
     await Promise.allSettled(this.#members.map((m) => m.voip.dispose()));
-    await this.#hs.close();
   }
 
   protected async steps(): Promise<void> {
-    this.#hs.setTurnServers(undefined);
-    const users = Array.from({ length: this.n }, (_, i) => `@user${i + 1}:local`);
-    this.#roomId = await this.#hs.createRoom({
-      creator: users[0] ?? "@user1:local",
-      members: users.slice(1),
-      encrypted: true,
-      powerLevels: { events: { "com.famedly.call.member": 0 } },
-    });
-    this.timeline.add("demo", `encrypted room ${this.#roomId}, ${this.n} participants, audio only`);
-    users.forEach((userId, i) => this.#members.push(this.#member(userId, `DEV${i + 1}`)));
+    this.timeline.add(
+      "demo",
+      `encrypted room ${this.#env.roomId}, call ${this.#env.callId}, ${this.n} participants, audio only`,
+    );
+    this.#env.members.forEach((client) => this.#members.push(this.#member(client)));
     this.#startedAt = this.timeline.elapsed();
     await this.doStep("everyone enters at once", async () => {
       await Promise.all(this.#members.map((m) => this.#join(m)));
@@ -128,14 +125,18 @@ export class MeshScenario extends StepScenario {
     });
   }
 
-  #member(userId: string, deviceId: string): Member {
-    const client = this.#hs.createClient(userId, deviceId);
+  #member(client: MatrixClientPort): Member {
+    const { userId, deviceId } = client;
     const voip = new VoIP(client, createNodeDelegate({ video: false }));
     return { id: `${userId}:${deviceId}`, userId, deviceId, voip, states: [] };
   }
 
   async #join(member: Member): Promise<void> {
-    const group = await member.voip.fetchOrCreateGroupCall(CALL_ID, this.#roomId, new MeshBackend());
+    const group = await member.voip.fetchOrCreateGroupCall(
+      this.#env.callId,
+      this.#env.roomId,
+      new MeshBackend(),
+    );
     if (member.group !== group) {
       member.group = group;
       member.states.push(group.state);

@@ -18,11 +18,18 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Polls `predicate` every 10 ms until it holds. Rejects with "timed out after N ms waiting for <what>" otherwise.
+ * Polls `predicate` every 10 ms until it holds. Rejects with "timed out after N ms waiting for <what>" otherwise,
+ * and with the signal's reason once `signal` is aborted.
  */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs: number): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
+    signal?.throwIfAborted();
     if (Date.now() >= end) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     }
