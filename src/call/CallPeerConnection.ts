@@ -112,12 +112,12 @@ export class CallPeerConnection {
     }
   }
 
-  /** A disconnection outlasted its grace: act on the connection state as it is now. */
+  /** A disconnection outlasted its grace or a restart its timeout: act on the connection state as it is now. */
   public recheckIceConnection(): void {
     this.#onIceConnectionState(true);
   }
 
-  #onIceConnectionState(graceOver = false): void {
+  #onIceConnectionState(recheck = false): void {
     const host = this.#host;
     const pc = this.#pc;
     if (!pc || !isLive(host.state())) {
@@ -125,7 +125,7 @@ export class CallPeerConnection {
     }
     const ice = pc.iceConnectionState;
     host.log.debug("ICE connection state", { ice });
-    const action = host.ice.onConnectionState(ice, host.mayRestartIce(), graceOver);
+    const action = host.ice.onConnectionState(ice, host.mayRestartIce(), recheck);
     if (action === "connected") {
       host.onIceConnected();
     } else if (action === "restart") {

@@ -132,7 +132,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       onGiveUp: () => {
         void this.hangup({ reason: CallErrorCode.IceTimeout });
       },
-      onDisconnectGraceOver: () => {
+      onRecheck: () => {
         this.#peer.recheckIceConnection();
       },
     });

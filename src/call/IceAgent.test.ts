@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { silentLogger } from "../core/Logger.js";
 import { ManualClock } from "../testing/ManualClock.js";
 import type { WireCandidate } from "./CandidateBatcher.js";
-import { FIRST_CANDIDATE_CAP_MS, ICE_DISCONNECTED_GRACE_MS, IceAgent, MAX_ICE_RESTARTS } from "./IceAgent.js";
+import {
+  FIRST_CANDIDATE_CAP_MS,
+  ICE_DISCONNECTED_GRACE_MS,
+  ICE_RESTART_TIMEOUT_MS,
+  IceAgent,
+  MAX_ICE_RESTARTS,
+} from "./IceAgent.js";
 
 /** The parts of a peer connection the agent reads. */
 class FakePeerConnection {
@@ -42,7 +48,7 @@ function setup(opts: { fixedWaits?: boolean; pc?: FakePeerConnection | undefined
   const clock = new ManualClock();
   const pc = "pc" in opts ? opts.pc : new FakePeerConnection();
   const sent: WireCandidate[][] = [];
-  let graceOver = 0;
+  let rechecks = 0;
   const agent = new IceAgent({
     clock,
     logger: silentLogger,
@@ -55,11 +61,11 @@ function setup(opts: { fixedWaits?: boolean; pc?: FakePeerConnection | undefined
       return Promise.resolve();
     },
     onGiveUp: () => undefined,
-    onDisconnectGraceOver: () => {
-      graceOver++;
+    onRecheck: () => {
+      rechecks++;
     },
   });
-  return { clock, pc: pc!, agent, sent, graceOvers: () => graceOver };
+  return { clock, pc: pc!, agent, sent, rechecks: () => rechecks };
 }
 
 /** Resolves to the elapsed clock time when `promise` settles, advancing in `stepMs` steps. */
@@ -306,23 +312,63 @@ describe("IceAgent: connection", () => {
   });
 
   it(`gives a disconnected connection ${ICE_DISCONNECTED_GRACE_MS} ms to recover before asking for a restart`, async () => {
-    const { agent, clock, graceOvers } = setup();
+    const { agent, clock, rechecks } = setup();
     expect(agent.onConnectionState("disconnected", true)).toBeUndefined();
     expect(agent.onConnectionState("disconnected", true)).toBeUndefined();
     await clock.advance(ICE_DISCONNECTED_GRACE_MS - 1);
-    expect(graceOvers()).toBe(0);
+    expect(rechecks()).toBe(0);
     await clock.advance(1);
-    expect(graceOvers()).toBe(1);
+    expect(rechecks()).toBe(1);
     expect(clock.pendingTimers()).toBe(0);
     // A recovery within the grace cancels it.
     expect(agent.onConnectionState("disconnected", true)).toBeUndefined();
     expect(agent.onConnectionState("connected", true)).toBe("connected");
     await clock.advance(ICE_DISCONNECTED_GRACE_MS);
-    expect(graceOvers()).toBe(1);
-    // A failure during the grace restarts at once and cancels it.
+    expect(rechecks()).toBe(1);
+    // A failure during the grace restarts at once and cancels it (what is left is the restart's timeout).
     agent.onConnectionState("disconnected", true);
     expect(agent.onConnectionState("failed", true)).toBe("restart");
+    expect(clock.pendingTimers()).toBe(1);
+    expect(clock.nextTimerIn()).toBe(ICE_RESTART_TIMEOUT_MS);
+  });
+
+  it(`gives a restart ${ICE_RESTART_TIMEOUT_MS} ms to connect, then counts it as failed (no new state comes)`, async () => {
+    const { agent, clock, rechecks } = setup();
+    expect(agent.onConnectionState("failed", true)).toBe("restart");
+    // A disconnection during the restart starts no grace of its own: the restart's timeout decides.
+    expect(agent.onConnectionState("disconnected", true)).toBeUndefined();
+    expect(clock.pendingTimers()).toBe(1);
+    await clock.advance(ICE_RESTART_TIMEOUT_MS - 1);
+    expect(rechecks()).toBe(0);
+    await clock.advance(1);
+    expect(rechecks()).toBe(1);
     expect(clock.pendingTimers()).toBe(0);
+    // The recheck finds ICE anywhere short of connected (still checking, or stuck in failed): a failure.
+    expect(agent.onConnectionState("checking", true, true)).toBe("restart");
+    await clock.advance(ICE_RESTART_TIMEOUT_MS);
+    expect(rechecks()).toBe(2);
+    expect(agent.onConnectionState("failed", true, true)).toBe("restart");
+    await clock.advance(ICE_RESTART_TIMEOUT_MS);
+    expect(rechecks()).toBe(3);
+    expect(agent.onConnectionState("disconnected", true, true)).toBe("give-up");
+    expect(clock.pendingTimers()).toBe(0);
+    await clock.advance(ICE_RESTART_TIMEOUT_MS);
+    expect(rechecks()).toBe(3);
+  });
+
+  it("a restart that connects cancels its timeout and starts the count over", async () => {
+    const { agent, clock, rechecks } = setup();
+    expect(agent.onConnectionState("failed", true)).toBe("restart");
+    expect(agent.onConnectionState("checking", true)).toBeUndefined();
+    expect(agent.onConnectionState("connected", true)).toBe("connected");
+    expect(clock.pendingTimers()).toBe(0);
+    await clock.advance(ICE_RESTART_TIMEOUT_MS);
+    expect(rechecks()).toBe(0);
+    // A call that is gone (closed) or may not restart yet asks for nothing, recheck or not.
+    expect(agent.onConnectionState("closed", true, true)).toBeUndefined();
+    expect(agent.onConnectionState("checking", false, true)).toBeUndefined();
+    agent.dispose();
+    expect(agent.onConnectionState("failed", true)).toBeUndefined();
   });
 
   it("waits on the clock, and a wait ends early with its timer cleared when the call ends", async () => {
@@ -379,7 +425,7 @@ describe("IceAgent: dispose", () => {
       onGiveUp: () => {
         gaveUp++;
       },
-      onDisconnectGraceOver: () => undefined,
+      onRecheck: () => undefined,
     });
     agent.startSending();
     agent.onLocalCandidate(local(1));

@@ -14,6 +14,14 @@ export const FIRST_CANDIDATE_CAP_MS = 50;
 /** How long a `disconnected` connection may recover by itself before ICE is restarted (`failed` restarts at once). */
 export const ICE_DISCONNECTED_GRACE_MS = 2_000;
 
+/**
+ * How long an ICE restart may take to connect before it counts as failed too (the next restart, or giving up).
+ * Needed because a peer connection whose new ICE generation fails the way the old one did may report no new state
+ * at all: measured with `@roamhq/wrtc` on a path that drops every packet, it stays `disconnected` (or `failed`)
+ * without another `iceconnectionstatechange`, so waiting for one would leave the call `connected` forever.
+ */
+export const ICE_RESTART_TIMEOUT_MS = 10_000;
+
 /** An inbound candidate after validation. */
 export interface InboundCandidate {
   /** The candidate line (`candidate:…`), as in `RTCIceCandidateInit.candidate`. */
@@ -46,8 +54,8 @@ export interface IceAgentOptions {
   sendCandidates: (candidates: WireCandidate[]) => Promise<void>;
   /** Called once when local candidates could not be sent after every retry. */
   onGiveUp: () => void;
-  /** Called when a disconnection outlasted its grace: look at the connection state again. */
-  onDisconnectGraceOver: () => void;
+  /** Called when a disconnection outlasted its grace or a restart its timeout: look at the connection state again. */
+  onRecheck: () => void;
 }
 
 interface Waiter {
@@ -64,7 +72,8 @@ interface Waiter {
  * ones in batches (`batchDelayMs`), and at once when gathering completes or has run for `candidateFlushMs`.
  * Nothing waits for gathering to complete (a TURN server that does not answer never lets it). Remote candidates that
  * arrive before the remote description (or before the answering party is known) wait in a buffer per party id;
- * failed or disconnected connections are restarted up to {@link MAX_ICE_RESTARTS} times.
+ * failed or disconnected connections are restarted up to {@link MAX_ICE_RESTARTS} times, each restart given
+ * {@link ICE_RESTART_TIMEOUT_MS} to connect.
  */
 export class IceAgent {
   readonly #opts: IceAgentOptions;
@@ -73,6 +82,8 @@ export class IceAgent {
   #gatheringFlushTimer: TimerHandle | undefined;
   #waiters = new Set<Waiter>();
   #disconnectTimer: TimerHandle | undefined;
+  /** Runs while a restart has not connected yet ({@link ICE_RESTART_TIMEOUT_MS}). */
+  #restartTimer: TimerHandle | undefined;
   /** Our invite, answer or offer is out: local candidates may leave (else they are held). */
   #sending = false;
   #held: WireCandidate[] = [];
@@ -300,52 +311,72 @@ export class IceAgent {
 
   /**
    * Decides what an ICE connection state means for the call. Once connected, the restart count starts over and
-   * buffered remote candidates are dropped. A failed connection is restarted at once, a disconnected one after
-   * {@link ICE_DISCONNECTED_GRACE_MS} if it has not recovered (`graceOver` is then set), when `mayRestart` (our
-   * invite or answer is out), until {@link MAX_ICE_RESTARTS} restarts in a row have not helped.
+   * buffered remote candidates are dropped. When `mayRestart` (our invite or answer is out): a failed connection
+   * is restarted at once, a disconnected one after {@link ICE_DISCONNECTED_GRACE_MS} if it has not recovered; a
+   * restart that has not connected within {@link ICE_RESTART_TIMEOUT_MS} counts as failed too (a disconnection
+   * meanwhile waits for that timeout, not for a grace of its own). The call then looks again with `recheck` set,
+   * which counts any state short of connected as a failure. After {@link MAX_ICE_RESTARTS} restarts in a row
+   * that have not helped: `give-up`.
    */
   public onConnectionState(
     ice: RTCIceConnectionState,
     mayRestart: boolean,
-    graceOver = false,
+    recheck = false,
   ): IceConnectionAction {
     const log = this.#opts.logger;
     if (ice === "connected" || ice === "completed") {
-      this.#clearDisconnectTimer();
+      this.#clearConnectionTimers();
       this.#restarts = 0;
       this.#remoteCandidates.clear();
       return "connected";
     }
-    if (ice === "disconnected" && mayRestart && !graceOver && !this.#disposed) {
-      this.#disconnectTimer ??= this.#opts.clock.setTimeout(() => {
-        this.#disconnectTimer = undefined;
-        this.#opts.onDisconnectGraceOver();
-      }, ICE_DISCONNECTED_GRACE_MS);
+    if (!mayRestart || this.#disposed || ice === "closed") {
       return undefined;
     }
-    if ((ice === "failed" || ice === "disconnected") && mayRestart) {
-      this.#clearDisconnectTimer();
-      if (this.#restarts < MAX_ICE_RESTARTS) {
-        this.#restarts++;
-        log.warn("ICE trouble, restarting", { ice, attempt: this.#restarts });
-        return "restart";
+    if (ice === "disconnected" && !recheck) {
+      if (this.#restartTimer === undefined) {
+        this.#disconnectTimer ??= this.#recheckAfter(ICE_DISCONNECTED_GRACE_MS, () => {
+          this.#disconnectTimer = undefined;
+        });
       }
-      log.error("ICE failed after restarts", { restarts: this.#restarts });
-      return "give-up";
+      return undefined;
     }
-    return undefined;
+    if (ice !== "failed" && ice !== "disconnected" && !recheck) {
+      return undefined;
+    }
+    this.#clearConnectionTimers();
+    if (this.#restarts < MAX_ICE_RESTARTS) {
+      this.#restarts++;
+      log.warn("ICE trouble, restarting", { ice, attempt: this.#restarts });
+      this.#restartTimer = this.#recheckAfter(ICE_RESTART_TIMEOUT_MS, () => {
+        this.#restartTimer = undefined;
+      });
+      return "restart";
+    }
+    log.error("ICE failed after restarts", { ice, restarts: this.#restarts });
+    return "give-up";
   }
 
-  #clearDisconnectTimer(): void {
+  /** A timer that asks the call to look at the connection state again after `ms` (`onFire` runs first). */
+  #recheckAfter(ms: number, onFire: () => void): TimerHandle {
+    return this.#opts.clock.setTimeout(() => {
+      onFire();
+      this.#opts.onRecheck();
+    }, ms);
+  }
+
+  #clearConnectionTimers(): void {
     this.#opts.clock.clearTimer(this.#disconnectTimer);
     this.#disconnectTimer = undefined;
+    this.#opts.clock.clearTimer(this.#restartTimer);
+    this.#restartTimer = undefined;
   }
 
   /** The call ended: stops the batcher and every timer, and releases every waiter. */
   public dispose(): void {
     this.#disposed = true;
     this.#opts.clock.clearTimer(this.#gatheringFlushTimer);
-    this.#clearDisconnectTimer();
+    this.#clearConnectionTimers();
     this.#held = [];
     this.#batcher.dispose();
     for (const waiter of [...this.#waiters]) {

@@ -75,7 +75,7 @@ function setup(direction: CallDirection, state: CallState, pc = peerConnection()
       return Promise.resolve();
     },
     onGiveUp: () => undefined,
-    onDisconnectGraceOver: () => undefined,
+    onRecheck: () => undefined,
   });
   // Local candidates reach the agent as in a call (the invite and the answer carry the first one).
   pc.addEventListener("icecandidate", (e) => {

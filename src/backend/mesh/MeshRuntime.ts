@@ -4,6 +4,7 @@ import { CallErrorCode, CallState } from "../../call/types.js";
 import type { WrappedMediaStream } from "../../call/WrappedMediaStream.js";
 import type { TimerHandle } from "../../core/Clock.js";
 import type { Logger } from "../../core/Logger.js";
+import { retryDelayMs, type RetryPolicy } from "../../core/retry.js";
 import type { ToDeviceEvent } from "../../matrix/MatrixClientPort.js";
 import type { ParsedMembership } from "../../matrix/schemas/membership.js";
 import type {
@@ -19,9 +20,16 @@ import { MeshMedia } from "./MeshMedia.js";
 
 /** How often the active speaker is re-evaluated (the reference: every 5 s). */
 export const ACTIVE_SPEAKER_INTERVAL_MS = 1_000;
-/** First delay before a failed leg is placed again; doubles per failure up to {@link MAX_REPLACE_DELAY_MS}. */
-const FIRST_REPLACE_DELAY_MS = 500;
-const MAX_REPLACE_DELAY_MS = 8_000;
+/**
+ * When a failed leg (ICE failed after its restarts, invite timed out, …) is placed again: after the shared backoff
+ * of `src/core/retry.ts` (about 0.5 s, 1 s, 2 s … up to 8 s, jittered) per failure in a row, for as long as the
+ * member is there (no limit on attempts); a leg that connects starts the count over.
+ */
+export const LEG_REPLACE_POLICY: Readonly<RetryPolicy> = {
+  maxAttempts: Number.POSITIVE_INFINITY,
+  baseDelayMs: 500,
+  maxDelayMs: 8_000,
+};
 /** Hangup reasons that mean the peer left or was replaced, not that the leg failed. */
 const NOT_A_FAILURE: ReadonlySet<CallErrorCode> = new Set([
   CallErrorCode.UserHangup,
@@ -119,7 +127,9 @@ export class MeshRuntime implements GroupCallBackendRuntime {
   public onParticipantsChanged(change: ParticipantsChange): void {
     if (this.#ctx.state() === GroupCallState.Entered && !this.#leaving) {
       for (const member of change.left) {
-        const leg = this.#legs.get(participantKey(member));
+        const id = participantKey(member);
+        this.#cancelReplace(id);
+        const leg = this.#legs.get(id);
         if (leg?.remoteSessionId === member.membershipId) {
           void leg.hangup({ reason: CallErrorCode.UserHangup });
         }
@@ -332,7 +342,7 @@ export class MeshRuntime implements GroupCallBackendRuntime {
     }
     const failures = (this.#failures.get(id) ?? 0) + 1;
     this.#failures.set(id, failures);
-    const delay = Math.min(FIRST_REPLACE_DELAY_MS * 2 ** (failures - 1), MAX_REPLACE_DELAY_MS);
+    const delay = retryDelayMs(LEG_REPLACE_POLICY, failures, this.#ctx.random);
     this.#log.info("a leg failed; placing it again", { participant: id, reason, delay });
     this.#replaceTimers.set(
       id,
@@ -344,6 +354,13 @@ export class MeshRuntime implements GroupCallBackendRuntime {
         }
       }, delay),
     );
+  }
+
+  /** The member left: no leg is placed to it again, and its failures are forgotten. */
+  #cancelReplace(id: string): void {
+    this.#ctx.clock.clearTimer(this.#replaceTimers.get(id));
+    this.#replaceTimers.delete(id);
+    this.#failures.delete(id);
   }
 
   /**
