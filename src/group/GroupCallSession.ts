@@ -12,7 +12,7 @@ import type { GroupCallBackendRuntime, ParticipantsChange } from "./backendRunti
 import type { CallBackend } from "./CallBackend.js";
 import { eventArgs, GroupCallState, type GroupCallEvent, type GroupCallEvents } from "./events.js";
 import type { MembershipPublisher } from "./MembershipPublisher.js";
-import { isEmptyChange, ParticipantTracker, type MemberChange } from "./ParticipantTracker.js";
+import { isEmptyChange, ParticipantTracker, TrackedChange, type MemberChange } from "./ParticipantTracker.js";
 import { GroupReactions } from "./GroupReactions.js";
 import { membershipDeadline, participantId } from "./RoomMemberships.js";
 import { buildRtcNotification } from "./rtcNotification.js";
@@ -329,8 +329,9 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
     this.#runtime.onParticipantsChanged?.(this.#runtimeChange(change));
     const localId = this.#local.id;
     const inCall = this.#isIn();
-    const joined = change.joined.filter((m) => !(inCall && participantId(m) === localId));
-    const left = change.left.filter((m) => !(inCall && participantId(m) === localId));
+    // Out of the call our own device is a member like any other; in it, it is the local participant.
+    const joined = inCall ? change.joined.filter((m) => participantId(m) !== localId) : change.joined;
+    const left = inCall ? change.left.filter((m) => participantId(m) !== localId) : change.left;
     if (joined.length > 0) {
       this.#emitEvent({
         kind: "participantsJoined",
@@ -429,14 +430,6 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
   }
 
   #runtimeChange(change: MemberChange): ParticipantsChange {
-    const tracker = this.#tracker;
-    return {
-      joined: change.joined,
-      left: change.left,
-      updated: change.updated,
-      get current() {
-        return [...tracker.members.values()];
-      },
-    };
+    return new TrackedChange(change, this.#tracker.members);
   }
 }

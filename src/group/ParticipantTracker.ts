@@ -5,6 +5,7 @@
  */
 import type { Clock, TimerHandle } from "../core/Clock.js";
 import type { ParsedMembership } from "../matrix/schemas/membership.js";
+import type { ParticipantsChange } from "./backendRuntime.js";
 import { membershipDeadline, type RoomMemberships } from "./RoomMemberships.js";
 
 /** @internal A change of members. */
@@ -53,7 +54,7 @@ export class ParticipantTracker {
     return this.update(ids);
   }
 
-  /** Re-reads the given participants. */
+  /** Re-reads the given participants (an id given twice is read twice, with no second change). */
   public update(ids: Iterable<string>): MemberChange {
     const change: MemberChange = { joined: [], left: [], updated: [] };
     if (this.#disposed) {
@@ -139,5 +140,24 @@ export class ParticipantTracker {
     if (!isEmptyChange(change)) {
       this.deps.onExpired(change);
     }
+  }
+}
+
+/** @internal A change for the backend; `current` is computed only when read (most backends never read it). */
+export class TrackedChange implements ParticipantsChange {
+  public readonly joined: readonly ParsedMembership[];
+  public readonly left: readonly ParsedMembership[];
+  public readonly updated: readonly ParsedMembership[];
+  readonly #members: ReadonlyMap<string, ParsedMembership>;
+
+  public constructor(change: MemberChange, members: ReadonlyMap<string, ParsedMembership>) {
+    this.joined = change.joined;
+    this.left = change.left;
+    this.updated = change.updated;
+    this.#members = members;
+  }
+
+  public get current(): readonly ParsedMembership[] {
+    return [...this.#members.values()];
   }
 }

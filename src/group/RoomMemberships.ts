@@ -17,6 +17,7 @@ export interface MembershipDelta {
   removed: ParsedMembership[];
 }
 
+/** What the current state event under one (type, state key) holds; updated in place when it is replaced. */
 interface Slot {
   eventId: string;
   sender: string;
@@ -50,9 +51,11 @@ export function isMembershipRelevant(type: string): boolean {
 
 /** @internal The memberships of one room. */
 export class RoomMemberships {
-  readonly #slots = new Map<string, Slot>();
+  /** Event type → state key → slot (no joined key strings to build per event). */
+  readonly #slots = new Map<string, Map<string, Slot>>();
   readonly #joined = new Set<string>();
-  readonly #slotsBySender = new Map<string, Set<string>>();
+  /** The slots each sender wrote (few: one per membership type and device). */
+  readonly #slotsBySender = new Map<string, Slot[]>();
   /** callKey → participant id → visible entries (usually one). */
   readonly #byCall = new Map<string, Map<string, ParsedMembership[]>>();
 
@@ -69,47 +72,50 @@ export class RoomMemberships {
     if (!MEMBER_TYPES.has(event.type)) {
       return undefined;
     }
-    const slotKey = `${event.type}\u0000${event.stateKey}`;
-    const previous = this.#slots.get(slotKey);
+    let slotsOfType = this.#slots.get(event.type);
+    if (slotsOfType === undefined) {
+      slotsOfType = new Map();
+      this.#slots.set(event.type, slotsOfType);
+    }
+    const previous = slotsOfType.get(event.stateKey);
     if (previous?.eventId === event.eventId) {
       return undefined;
     }
-    const entries = parseMembershipEvent(event, this.log).filter((entry) => {
-      if (ownsMembershipKey(event.type, event.stateKey, event.sender, entry.deviceId)) {
-        return true;
-      }
-      this.log.debug("dropped membership entry: state key not owned by its sender", {
-        eventId: event.eventId,
-        stateKey: event.stateKey,
-      });
-      return false;
-    });
-    const delta: MembershipDelta = { added: [], removed: [] };
-    if (previous !== undefined) {
-      this.#slotsBySender.get(previous.sender)?.delete(slotKey);
-      if (this.#joined.has(previous.sender)) {
+    const entries = this.#ownedEntries(event);
+    let delta: MembershipDelta | undefined;
+    if (previous === undefined) {
+      const slot: Slot = { eventId: event.eventId, sender: event.sender, entries };
+      slotsOfType.set(event.stateKey, slot);
+      this.#linkSlot(slot);
+    } else {
+      if (previous.entries.length > 0 && this.#joined.has(previous.sender)) {
+        delta = { added: [], removed: [] };
         for (const entry of previous.entries) {
           this.#unindex(entry);
           delta.removed.push(entry);
         }
       }
+      if (previous.sender !== event.sender) {
+        this.#unlinkSlot(previous);
+        previous.sender = event.sender;
+        this.#linkSlot(previous);
+      }
+      previous.eventId = event.eventId;
+      previous.entries = entries;
     }
-    this.#slots.set(slotKey, { eventId: event.eventId, sender: event.sender, entries });
-    let bySender = this.#slotsBySender.get(event.sender);
-    if (bySender === undefined) {
-      bySender = new Set();
-      this.#slotsBySender.set(event.sender, bySender);
+    if (entries.length === 0) {
+      return delta;
     }
-    bySender.add(slotKey);
     if (this.#joined.has(event.sender)) {
+      delta ??= { added: [], removed: [] };
       for (const entry of entries) {
         this.#index(entry);
         delta.added.push(entry);
       }
-    } else if (entries.length > 0) {
+    } else {
       this.log.debug("ignored memberships of a user not joined to the room", { eventId: event.eventId });
     }
-    return delta.added.length + delta.removed.length > 0 ? delta : undefined;
+    return delta;
   }
 
   /** The visible entries of one participant in one call. */
@@ -131,6 +137,52 @@ export class RoomMemberships {
     }
   }
 
+  /** The entries of a membership event under a state key their sender owns (the others dropped, debug). */
+  #ownedEntries(event: StateEvent): ParsedMembership[] {
+    const parsed = parseMembershipEvent(event, this.log);
+    let owned = parsed;
+    let i = -1;
+    for (const entry of parsed) {
+      i++;
+      if (ownsMembershipKey(event.type, event.stateKey, event.sender, entry.deviceId)) {
+        if (owned !== parsed) {
+          owned.push(entry);
+        }
+        continue;
+      }
+      this.log.debug("dropped membership entry: state key not owned by its sender", {
+        eventId: event.eventId,
+        stateKey: event.stateKey,
+      });
+      if (owned === parsed) {
+        owned = parsed.slice(0, i);
+      }
+    }
+    return owned;
+  }
+
+  /** Records that `sender` wrote the slot (a sender has few slots: one per membership type and device). */
+  #linkSlot(slot: Slot): void {
+    const slots = this.#slotsBySender.get(slot.sender);
+    if (slots === undefined) {
+      this.#slotsBySender.set(slot.sender, [slot]);
+    } else {
+      slots.push(slot);
+    }
+  }
+
+  #unlinkSlot(slot: Slot): void {
+    const slots = this.#slotsBySender.get(slot.sender);
+    const index = slots?.indexOf(slot) ?? -1;
+    if (slots === undefined || index < 0) {
+      return;
+    }
+    slots.splice(index, 1);
+    if (slots.length === 0) {
+      this.#slotsBySender.delete(slot.sender);
+    }
+  }
+
   #applyRoomMember(userId: string, joined: boolean): MembershipDelta | undefined {
     if (joined === this.#joined.has(userId)) {
       return undefined;
@@ -141,8 +193,8 @@ export class RoomMemberships {
     } else {
       this.#joined.delete(userId);
     }
-    for (const slotKey of this.#slotsBySender.get(userId) ?? []) {
-      for (const entry of this.#slots.get(slotKey)?.entries ?? []) {
+    for (const slot of this.#slotsBySender.get(userId) ?? []) {
+      for (const entry of slot.entries) {
         if (joined) {
           this.#index(entry);
           delta.added.push(entry);

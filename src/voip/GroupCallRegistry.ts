@@ -243,25 +243,15 @@ export class GroupCallRegistry {
     if (deltas.length === 0) {
       return;
     }
-    const byCall = new Map<
-      string,
-      { callId: string; scope: string; ids: Set<string>; added: ParsedMembership[] }
-    >();
+    const byCall = new Map<string, AffectedCall>();
     for (const delta of deltas) {
-      for (const [entry, added] of [
-        ...delta.removed.map((e) => [e, false] as const),
-        ...delta.added.map((e) => [e, true] as const),
-      ]) {
-        const key = callKey(entry.callId, entry.scope);
-        let affected = byCall.get(key);
-        if (affected === undefined) {
-          affected = { callId: entry.callId, scope: entry.scope, ids: new Set(), added: [] };
-          byCall.set(key, affected);
-        }
-        affected.ids.add(participantId(entry));
-        if (added) {
-          affected.added.push(entry);
-        }
+      for (const entry of delta.removed) {
+        affectedCall(byCall, entry).ids.push(participantId(entry));
+      }
+      for (const entry of delta.added) {
+        const affected = affectedCall(byCall, entry);
+        affected.ids.push(participantId(entry));
+        affected.added.push(entry);
       }
     }
     const now = this.#deps.clock.now();
@@ -392,6 +382,25 @@ export class GroupCallRegistry {
     }
     session.handleRedaction(event, content, redacts);
   }
+}
+
+/** The participants of one call that a batch of deltas touched, and its new entries (for discovery). */
+interface AffectedCall {
+  callId: string;
+  scope: string;
+  /** Participant ids (a replaced entry's participant twice: re-reading one is idempotent). */
+  ids: string[];
+  added: ParsedMembership[];
+}
+
+function affectedCall(byCall: Map<string, AffectedCall>, entry: ParsedMembership): AffectedCall {
+  const key = callKey(entry.callId, entry.scope);
+  let affected = byCall.get(key);
+  if (affected === undefined) {
+    affected = { callId: entry.callId, scope: entry.scope, ids: [], added: [] };
+    byCall.set(key, affected);
+  }
+  return affected;
 }
 
 /** The call a to-device event names: famedly `room_id` + `conf_id`; element `room_id` + `session.call_id`. */

@@ -409,7 +409,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
       } catch (error) {
         this.#log.error("handling group call events failed", { roomId: room.roomId, error });
       }
-      if (room.initial) {
+      if (room.initial || room.timeline.length === 0) {
         continue;
       }
       const valid = validateCallEvents(
