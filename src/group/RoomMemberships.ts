@@ -139,23 +139,15 @@ export class RoomMemberships {
 
   /** The entries of a membership event under a state key their sender owns (the others dropped, debug). */
   #ownedEntries(event: StateEvent): ParsedMembership[] {
-    const parsed = parseMembershipEvent(event, this.log);
-    let owned = parsed;
-    let i = -1;
-    for (const entry of parsed) {
-      i++;
+    const owned: ParsedMembership[] = [];
+    for (const entry of parseMembershipEvent(event, this.log)) {
       if (ownsMembershipKey(event.type, event.stateKey, event.sender, entry.deviceId)) {
-        if (owned !== parsed) {
-          owned.push(entry);
-        }
-        continue;
-      }
-      this.log.debug("dropped membership entry: state key not owned by its sender", {
-        eventId: event.eventId,
-        stateKey: event.stateKey,
-      });
-      if (owned === parsed) {
-        owned = parsed.slice(0, i);
+        owned.push(entry);
+      } else {
+        this.log.debug("dropped membership entry: state key not owned by its sender", {
+          eventId: event.eventId,
+          stateKey: event.stateKey,
+        });
       }
     }
     return owned;
