@@ -1,20 +1,21 @@
 // Mesh setup benchmark: N members call enter() together (t0) until every pair is connected on both sides (t1),
 // over LocalHomeserver with real media; beside it the limit row: the same N·(N−1)/2 bare peer connections with the
-// same media, signalled in memory, in the same run.
-import { cpus } from "node:os";
-import { performance } from "node:perf_hooks";
-import { CallState, MeshBackend, VoIP, type GroupCallSession } from "../src/index.js";
-import { createNodeDelegate } from "../src/node/index.js";
-import { LocalHomeserver } from "../src/testing/index.js";
-import { MeshTimeline, traceMeshPort, type PairPhase } from "./meshTimeline.js";
+// same media, signalled in memory, in the same run. Each (N, media) row runs in a child process of its own
+// (bench/meshRowChild.ts): a row whose process dies (e.g. out of file descriptors) is reported as such.
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { RowChildRun } from "./meshRowChild.js";
+import type { MeshRunResult } from "./meshRuns.js";
+import type { PhaseSummary } from "./meshTimeline.js";
 import { median } from "./stats.js";
 
 /** One row: N members, audio only or with video. */
 export interface MeshSetupRow {
   members: number;
   video: boolean;
+  /** Mesh runs that completed (the medians are over these). */
   runs: number;
-  /** enter() together → every pair connected on both sides: median ms. */
+  /** enter() together → every pair connected on both sides: median ms (NaN without a completed run). */
   p50Ms: number;
   /** The same connections, bare peer connections signalled in memory: median ms. */
   limitP50Ms: number;
@@ -25,176 +26,119 @@ export interface MeshSetupRow {
   /** Process CPU over the mesh setup, as % of all cores (median). */
   cpuPercent: number;
   /** Where the time went in the median run: per phase, the median pair and the last pair (ms after t0). */
-  phases: { phase: PairPhase; medianMs: number; maxMs: number }[];
+  phases: PhaseSummary[];
+  /** Open file descriptors of the row's process before its first run and after its last, and the peak sampled. */
+  fds: { start?: number; end?: number; peak?: number };
+  /** Runs that failed and why, and how the row's process ended if it died. */
+  failures: string[];
 }
 
-interface MeshRunResult {
-  ms: number;
-  toDevice: number;
-  cpu: number;
-  phases: MeshRowPhases;
-}
-type MeshRowPhases = MeshSetupRow["phases"];
-
-const VIDEO = { width: 320, height: 240, fps: 15 };
-
-async function waitUntil(
-  predicate: () => boolean,
-  timeoutMs: number,
-  what: string,
-  describe: () => string = () => "",
-): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > end) {
-      throw new Error(`timed out waiting for ${what}${describe()}`);
-    }
-    await new Promise((r) => setTimeout(r, 2));
-  }
+/** Options of {@link measureMeshSetup}. */
+export interface MeshSetupOptions {
+  sizes?: readonly number[];
+  runs?: number;
+  /** Sample the open file descriptors every 250 ms for the peak (debug; costs a little CPU). */
+  samplePeakFds?: boolean;
+  /** Called after each run. */
+  onRun?: (what: string) => void;
 }
 
-export async function meshRun(n: number, video: boolean): Promise<MeshRunResult> {
-  const hs = new LocalHomeserver();
-  hs.setTurnServers(undefined);
-  const users = Array.from({ length: n }, (_, i) => `@m${i}:local`);
-  const roomId = await hs.createRoom({
-    creator: users[0] ?? "@m0:local",
-    members: users.slice(1),
-    powerLevels: { events: { "com.famedly.call.member": 0 } },
-  });
-  const timeline = new MeshTimeline();
-  const voips = users.map(
-    (u, i) =>
-      new VoIP(
-        traceMeshPort(hs.createClient(u, `D${i}`), timeline),
-        createNodeDelegate({ video: video ? VIDEO : false }),
-      ),
-  );
-  try {
-    const groups: GroupCallSession[] = [];
-    for (const voip of voips) {
-      groups.push(await voip.fetchOrCreateGroupCall(roomId, roomId, new MeshBackend()));
-    }
-    groups.forEach((g, i) => {
-      timeline.watch(g, users[i] ?? "");
-    });
-    const before = hs.transcript().filter((e) => e.kind === "toDevice").length;
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    timeline.start();
-    await Promise.all(groups.map((g) => g.enter()));
-    await waitUntil(
-      () => groups.every((g) => g.calls.filter((leg) => leg.state === CallState.Connected).length === n - 1),
-      30_000,
-      `a full mesh of ${n}`,
-      () => `\n${timeline.describe(groups, users)}`,
-    );
-    const ms = performance.now() - t0;
-    const used = process.cpuUsage(cpu0);
-    const toDevice = hs.transcript().filter((e) => e.kind === "toDevice").length - before;
-    return {
-      ms,
-      toDevice: toDevice / n,
-      cpu: ((used.user + used.system) / 1000 / ms / cpus().length) * 100,
-      phases: timeline.summary(),
-    };
-  } finally {
-    await Promise.allSettled(voips.map((v) => v.dispose()));
-    await hs.close();
-  }
-}
+/** A row's process gets this long per run before it is killed. */
+const ROW_TIMEOUT_PER_RUN_MS = 120_000;
 
-/** The limit: bare peer connections for every pair with the same media, offer/answer and candidates in memory. */
-export async function limitRun(n: number, video: boolean): Promise<number> {
-  const delegates = Array.from({ length: n }, () => createNodeDelegate({ video: video ? VIDEO : false }));
-  const streams = await Promise.all(
-    delegates.map((d) => d.mediaDevices.getUserMedia({ audio: true, video: video })),
-  );
-  const pcs: RTCPeerConnection[] = [];
-  try {
-    const t0 = performance.now();
-    const pairs: Promise<void>[] = [];
-    for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) {
-        pairs.push(
-          (async () => {
-            const a = await delegates[i]!.createPeerConnection({ iceServers: [] });
-            const b = await delegates[j]!.createPeerConnection({ iceServers: [] });
-            pcs.push(a, b);
-            a.onicecandidate = (e) =>
-              void (e.candidate && b.addIceCandidate(e.candidate).catch(() => undefined));
-            b.onicecandidate = (e) =>
-              void (e.candidate && a.addIceCandidate(e.candidate).catch(() => undefined));
-            for (const [pc, stream] of [
-              [a, streams[i]!.clone()],
-              [b, streams[j]!.clone()],
-            ] as const) {
-              for (const track of stream.getTracks()) {
-                pc.addTrack(track, stream);
-              }
-            }
-            const offer = await a.createOffer();
-            await a.setLocalDescription(offer);
-            await b.setRemoteDescription(offer);
-            const answer = await b.createAnswer();
-            await b.setLocalDescription(answer);
-            await a.setRemoteDescription(answer);
-            const connected = (pc: RTCPeerConnection) =>
-              pc.iceConnectionState === "connected" || pc.iceConnectionState === "completed";
-            await waitUntil(() => connected(a) && connected(b), 30_000, "a bare pair");
-          })(),
-        );
-      }
-    }
-    await Promise.all(pairs);
-    return performance.now() - t0;
-  } finally {
-    for (const pc of pcs) {
-      for (const sender of pc.getSenders()) {
-        sender.track?.stop();
-      }
-      pc.close();
-    }
-    for (const stream of streams) {
-      for (const track of stream.getTracks()) {
-        track.stop();
-      }
-    }
-  }
-}
-
-/** Measures every (N, video) row: `runs` mesh runs and `runs` limit runs each, alternating. */
-export async function measureMeshSetup(
-  sizes: readonly number[] = [2, 4, 6, 8],
-  runs = 5,
-  onRun: (what: string) => void = () => undefined,
-): Promise<MeshSetupRow[]> {
+/** Measures every (N, video) row: `runs` mesh runs and `runs` limit runs each, alternating, one process per row. */
+export async function measureMeshSetup(opts: MeshSetupOptions = {}): Promise<MeshSetupRow[]> {
   const rows: MeshSetupRow[] = [];
   for (const video of [false, true]) {
-    for (const n of sizes) {
-      const mesh: MeshRunResult[] = [];
-      const limit: number[] = [];
-      for (let r = 0; r < runs; r++) {
-        mesh.push(await meshRun(n, video));
-        limit.push(await limitRun(n, video));
-        onRun(".");
-      }
-      const p50Ms = median(mesh.map((m) => m.ms));
-      const limitP50Ms = median(limit);
-      rows.push({
-        members: n,
-        video,
-        runs,
-        p50Ms,
-        limitP50Ms,
-        ratio: p50Ms / limitP50Ms,
-        toDevicePerJoin: median(mesh.map((m) => m.toDevice)),
-        cpuPercent: median(mesh.map((m) => m.cpu)),
-        phases: medianRun(mesh).phases,
-      });
+    for (const n of opts.sizes ?? [2, 4, 6, 8]) {
+      rows.push(await measureRow(n, video, opts));
     }
   }
   return rows;
+}
+
+async function measureRow(n: number, video: boolean, opts: MeshSetupOptions): Promise<MeshSetupRow> {
+  const runs = await runRowProcess(n, video, opts);
+  const failures = runs.failures;
+  const mesh: MeshRunResult[] = [];
+  const limit: number[] = [];
+  runs.results.forEach((run, i) => {
+    if ("error" in run.mesh) {
+      failures.push(`run ${i + 1} mesh: ${run.mesh.error}`);
+    } else {
+      mesh.push(run.mesh);
+    }
+    if ("error" in run.limit) {
+      failures.push(`run ${i + 1} limit: ${run.limit.error}`);
+    } else {
+      limit.push(run.limit.ms);
+    }
+  });
+  const peaks = runs.results.map((r) => r.fds.peak).filter((p) => p !== undefined);
+  const p50Ms = mesh.length > 0 ? median(mesh.map((m) => m.ms)) : Number.NaN;
+  const limitP50Ms = limit.length > 0 ? median(limit) : Number.NaN;
+  return {
+    members: n,
+    video,
+    runs: mesh.length,
+    p50Ms,
+    limitP50Ms,
+    ratio: p50Ms / limitP50Ms,
+    toDevicePerJoin: mesh.length > 0 ? median(mesh.map((m) => m.toDevice)) : Number.NaN,
+    cpuPercent: mesh.length > 0 ? median(mesh.map((m) => m.cpu)) : Number.NaN,
+    phases: mesh.length > 0 ? medianRun(mesh).phases : [],
+    fds: {
+      ...optional("start", runs.results[0]?.fds.before),
+      ...optional("end", runs.results.at(-1)?.fds.afterLimit),
+      ...optional("peak", peaks.length > 0 ? Math.max(...peaks) : undefined),
+    },
+    failures,
+  };
+}
+
+function optional<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, number>);
+}
+
+/** Forks the row's process (with this process's loader, e.g. tsx) and collects its runs until it ends. */
+function runRowProcess(
+  n: number,
+  video: boolean,
+  opts: MeshSetupOptions,
+): Promise<{ results: RowChildRun[]; failures: string[] }> {
+  const runs = opts.runs ?? 5;
+  const entry = fileURLToPath(new URL("./meshRowChild.ts", import.meta.url));
+  const args = [String(n), video ? "video" : "audio", String(runs), opts.samplePeakFds === true ? "fds" : ""];
+  const child = fork(entry, args, { stdio: ["ignore", "ignore", "pipe", "ipc"] });
+  const results: RowChildRun[] = [];
+  let stderr = "";
+  let done = false;
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2_000);
+  });
+  child.on("message", (message: RowChildRun | { kind: "done" }) => {
+    if (message.kind === "done") {
+      done = true;
+    } else {
+      results.push(message);
+      opts.onRun?.(".");
+    }
+  });
+  const killer = setTimeout(() => child.kill("SIGKILL"), runs * ROW_TIMEOUT_PER_RUN_MS);
+  return new Promise((resolve) => {
+    child.on("exit", (code, signal) => {
+      clearTimeout(killer);
+      const failures: string[] = [];
+      if (!done) {
+        const lastLines = stderr.trim().split("\n").slice(-3).join(" / ");
+        failures.push(
+          `the row's process died after ${results.length} of ${runs} runs (${signal ?? `exit ${String(code)}`})${lastLines ? `: ${lastLines}` : ""}`,
+        );
+        opts.onRun?.("x");
+      }
+      resolve({ results, failures });
+    });
+  });
 }
 
 /** The run whose time is the median (the lower middle one for an even count). */
@@ -207,19 +151,27 @@ function medianRun(runs: readonly MeshRunResult[]): MeshRunResult {
   return run;
 }
 
+const num = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : "—");
+
 /** The table rows of {@link measureMeshSetup}. */
 export function formatMeshSetup(rows: readonly MeshSetupRow[]): string[] {
   const lines = [
     "mesh setup: N members enter() together → every pair connected on both sides (median of runs); limit: bare",
-    "peer connections for the same pairs with the same media, signalled in memory, in the same run",
+    "peer connections for the same pairs with the same media, signalled in memory, in the same run; one process",
+    "per row, its open file descriptors before the first run → after the last (peak sampled with --mesh-fds)",
     "",
-    "| N | media | p50 ms | limit p50 ms | ratio | to-device per join | CPU % of all cores |",
-    "|---:|---|---:|---:|---:|---:|---:|",
+    "| N | media | runs | p50 ms | limit p50 ms | ratio | to-device per join | CPU % of all cores | fds |",
+    "|---:|---|---:|---:|---:|---:|---:|---:|---|",
   ];
   for (const r of rows) {
+    const fds = `${r.fds.start ?? "?"} → ${r.fds.end ?? "?"}${r.fds.peak === undefined ? "" : ` (peak ${r.fds.peak})`}`;
     lines.push(
-      `| ${r.members} | ${r.video ? "audio + video" : "audio"} | ${r.p50Ms.toFixed(1)} | ${r.limitP50Ms.toFixed(1)} | ${r.ratio.toFixed(2)} | ${r.toDevicePerJoin.toFixed(1)} | ${r.cpuPercent.toFixed(0)} |`,
+      `| ${r.members} | ${r.video ? "audio + video" : "audio"} | ${r.runs} | ${num(r.p50Ms, 1)} | ${num(r.limitP50Ms, 1)} | ${num(r.ratio, 2)} | ${num(r.toDevicePerJoin, 1)} | ${num(r.cpuPercent, 0)} | ${fds} |`,
     );
+  }
+  for (const r of rows.filter((x) => x.failures.length > 0)) {
+    lines.push("", `  failed, N = ${r.members} ${r.video ? "audio + video" : "audio"}:`);
+    lines.push(...r.failures.map((f) => `    ${f}`));
   }
   lines.push(
     "",

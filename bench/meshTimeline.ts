@@ -28,6 +28,13 @@ export const PAIR_PHASES = [
 /** One phase of a pair. */
 export type PairPhase = (typeof PAIR_PHASES)[number];
 
+/** One phase over every pair of a run: the median pair and the last pair, ms after t0. */
+export interface PhaseSummary {
+  phase: PairPhase;
+  medianMs: number;
+  maxMs: number;
+}
+
 /** The marks of one mesh run: `"<caller>→<callee>"` → phase → ms after t0. */
 export class MeshTimeline {
   #t0 = performance.now();
@@ -87,7 +94,7 @@ export class MeshTimeline {
   }
 
   /** Per phase: the median over pairs and the latest pair (ms after t0), for the phases every pair reached. */
-  public summary(): { phase: PairPhase; medianMs: number; maxMs: number }[] {
+  public summary(): PhaseSummary[] {
     const pairs = [...this.#pairs.values()].filter((m) => m.has("caller connected"));
     return PAIR_PHASES.filter((phase) => pairs.length > 0 && pairs.every((m) => m.has(phase))).map(
       (phase) => {

@@ -20,6 +20,7 @@ Call setup latency (rows interleaved), then the SFU key rows and group-call memb
   --no-reference   leave out the row with the reference's timings and fixed waits
   --mesh-runs N    mesh setup rows: runs per (N, media) (default 5; 0 leaves them out)
   --mesh-sizes L   mesh sizes, comma-separated (default 2,4,6,8)
+  --mesh-fds       sample each mesh row's open file descriptors for the peak (debug)
   --json           print a JSON object with every row and ratio as the last line`;
 
 interface Flags {
@@ -27,6 +28,7 @@ interface Flags {
   reference: boolean;
   meshRuns: number;
   meshSizes: number[];
+  meshFds: boolean;
 }
 
 /** The row groups, in the order they run in each round. Add a group here to add rows to the benchmark. */
@@ -60,7 +62,12 @@ const SECTIONS: {
     enabled: (flags) => flags.meshRuns > 0,
     run: async (flags) => {
       process.stdout.write(`\nmesh setup, ${flags.meshRuns} runs per row `);
-      const rows = await measureMeshSetup(flags.meshSizes, flags.meshRuns, (w) => process.stdout.write(w));
+      const rows = await measureMeshSetup({
+        sizes: flags.meshSizes,
+        runs: flags.meshRuns,
+        samplePeakFds: flags.meshFds,
+        onRun: (w) => process.stdout.write(w),
+      });
       process.stdout.write("\n");
       return { lines: formatMeshSetup(rows), json: rows };
     },
@@ -154,6 +161,7 @@ async function main(): Promise<number> {
         "no-reference": { type: "boolean", default: false },
         "mesh-runs": { type: "string" },
         "mesh-sizes": { type: "string" },
+        "mesh-fds": { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -170,6 +178,7 @@ async function main(): Promise<number> {
       reference: !values["no-reference"],
       meshRuns: count(values["mesh-runs"], 5, "--mesh-runs", 0),
       meshSizes: (values["mesh-sizes"] ?? "2,4,6,8").split(",").map((v) => count(v, 2, "--mesh-sizes", 2)),
+      meshFds: values["mesh-fds"],
     };
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n\n${USAGE}\n`);
