@@ -204,16 +204,21 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
       this.#emitEvent({ kind: "participantsJoined", participants: [this.#local] });
     }
     this.#reactions.start();
+    // The ring notification goes out while the backend connects (a mesh places its legs): not one more round trip
+    // before the first invite.
+    let notified: Promise<void> | undefined;
     if (shouldNotify && eventId !== undefined && this.#ctx.client.getRoom(this.roomId)?.isDirect === false) {
       const content = buildRtcNotification({ senderTs: this.#ctx.clock.now(), membershipEventId: eventId });
-      await this.#ctx.client
-        .sendRoomEvent(this.roomId, GroupEventType.RtcNotification, content)
-        .catch((error: unknown) => {
+      notified = this.#ctx.client.sendRoomEvent(this.roomId, GroupEventType.RtcNotification, content).then(
+        () => undefined,
+        (error: unknown) => {
           this.#log.warn("sending the call notification failed", { error });
-        });
+        },
+      );
     }
     await this.#runtime.onEnter?.();
     this.#ctx.onEntered();
+    await notified;
   }
 
   /**
