@@ -52,6 +52,7 @@ export type {
   RoomInfo,
   DelayedEvent,
   TurnServers,
+  SendBudget,
 } from "./matrix/MatrixClientPort.js";
 export {
   CallEventType,

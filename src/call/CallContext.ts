@@ -35,8 +35,18 @@ export interface CallSessionInit {
 
 /** How a call's signalling leaves: room events for 1:1 calls, to-device messages for mesh legs. */
 export interface SignallingTransport {
-  /** Sends one signalling event (the transport adds routing fields); rejects when it could not be sent. */
-  send(type: CallEventType, content: object): Promise<void>;
+  /**
+   * Sends one signalling event (the transport adds routing fields); rejects when it could not be sent. An abort of
+   * `signal` cancels the send while it waits (a rate limit, encryption keys): it rejects with the signal's reason.
+   */
+  send(
+    type: CallEventType,
+    content: object,
+    opts?: {
+      /** Cancels the send (the call ended). */
+      signal?: AbortSignal;
+    },
+  ): Promise<void>;
 }
 
 /** Which side ended a call. */

@@ -11,7 +11,10 @@ export interface CallLifecycleHost extends Pick<CallCore, "ctx" | "log" | "direc
   readonly signaller: Pick<CallSignaller, "hangup" | "reject">;
   /** True once our invite has started to go out (the peer then knows the call and must hear that it ended). */
   inviteOnTheWire(): boolean;
-  /** Stops ICE, closes the peer connection and stops every stream; returns the streams that were removed. */
+  /**
+   * Stops ICE, closes the peer connection, cancels the sends still waiting and stops every stream; returns the
+   * streams that were removed.
+   */
   teardown(): readonly WrappedMediaStream[];
   /** Drops every listener of the call, after its last event. */
   removeAllListeners(): void;

@@ -104,6 +104,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       teardown: () => {
         this.#ice.dispose();
         this.#peer.close();
+        this.#signaller.cancelPending();
         return this.#media.stopAll();
       },
       removeAllListeners: () => {

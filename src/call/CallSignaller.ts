@@ -1,3 +1,4 @@
+import { VoipError, VoipErrorCode } from "../core/errors.js";
 import type { Logger } from "../core/Logger.js";
 import { CallEventType } from "../matrix/eventTypes.js";
 import type { CallContext } from "./CallContext.js";
@@ -14,13 +15,16 @@ export interface InviteAddress {
 /**
  * @internal The outbound signalling of one call: builds each `m.call.*` content with the call's id, our party id
  * and the group call id, and hands it to the call's transport. The `send*` methods reject when the event could
- * not be sent; the best-effort ones log the failure and resolve.
+ * not be sent; the best-effort ones log the failure and resolve. When the call ends, {@link cancelPending} cancels
+ * the sends still waiting (out a rate limit, for encryption keys): they reject with an `invalid_state` error and
+ * send nothing more. The end path's own `hangup` and `reject`, sent after that, are not cancelled.
  */
 export class CallSignaller {
   readonly #ctx: CallContext;
   readonly #callId: string;
   readonly #groupCallId: string | undefined;
   readonly #log: Logger;
+  readonly #pending = new AbortController();
 
   public constructor(ctx: CallContext, callId: string, groupCallId: string | undefined, log: Logger) {
     this.#ctx = ctx;
@@ -84,14 +88,25 @@ export class CallSignaller {
     return this.#send(CallEventType.Candidates, wire.buildCandidatesContent({ ...this.#base(), candidates }));
   }
 
-  /** `m.call.hangup` with `reason`, best effort. */
+  /** `m.call.hangup` with `reason`, best effort; never cancelled (it is how the peer learns the call ended). */
   public hangup(reason: CallErrorCode): Promise<void> {
-    return this.#sendBestEffort(CallEventType.Hangup, wire.buildHangupContent({ ...this.#base(), reason }));
+    return this.#sendBestEffort(
+      CallEventType.Hangup,
+      wire.buildHangupContent({ ...this.#base(), reason }),
+      false,
+    );
   }
 
-  /** `m.call.reject`, best effort. */
+  /** `m.call.reject`, best effort; never cancelled. */
   public reject(): Promise<void> {
-    return this.#sendBestEffort(CallEventType.Reject, wire.buildRejectContent(this.#base()));
+    return this.#sendBestEffort(CallEventType.Reject, wire.buildRejectContent(this.#base()), false);
+  }
+
+  /** The call ended: cancels every send still waiting; later sends but `hangup` and `reject` reject at once. */
+  public cancelPending(): void {
+    this.#pending.abort(
+      new VoipError(VoipErrorCode.InvalidState, "cancelled: the call ended before the event could be sent"),
+    );
   }
 
   /** `m.call.select_answer` naming the answer we took, best effort. */
@@ -126,14 +141,18 @@ export class CallSignaller {
     };
   }
 
-  async #send(type: CallEventType, content: object): Promise<void> {
-    await this.#ctx.transport.send(type, content);
+  async #send(type: CallEventType, content: object, cancellable = true): Promise<void> {
+    await this.#ctx.transport.send(type, content, cancellable ? { signal: this.#pending.signal } : {});
   }
 
-  async #sendBestEffort(type: CallEventType, content: object): Promise<void> {
+  async #sendBestEffort(type: CallEventType, content: object, cancellable = true): Promise<void> {
     try {
-      await this.#send(type, content);
+      await this.#send(type, content, cancellable);
     } catch (error) {
+      if (cancellable && this.#pending.signal.aborted) {
+        this.#log.debug("call event not sent: the call ended", { type });
+        return;
+      }
       this.#log.warn("could not send call event", { type, error });
     }
   }

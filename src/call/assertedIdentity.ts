@@ -3,7 +3,7 @@
  * between. We send `m.call.asserted_identity` when the app asks; an inbound one is parsed (nulls and unknown
  * fields dropped), kept as the call's `remoteAssertedIdentity` and surfaced as `assertedIdentityChanged`.
  */
-import { VoipError, VoipErrorCode } from "../core/errors.js";
+import { isVoipError, VoipError, VoipErrorCode } from "../core/errors.js";
 import type { CallAssertedIdentityContent } from "../matrix/schemas/signalling.js";
 import type { CallCore } from "./CallContext.js";
 import type { CallSignaller } from "./CallSignaller.js";
@@ -74,6 +74,9 @@ export class AssertedIdentities {
     try {
       await this.signaller.sendAssertedIdentity(checked);
     } catch (error) {
+      if (isVoipError(error, VoipErrorCode.InvalidState)) {
+        throw error; // cancelled: the call ended while the send waited
+      }
       throw new VoipError(VoipErrorCode.SendFailed, "could not send the asserted identity", { cause: error });
     }
   }

@@ -7,6 +7,7 @@ import type { RandomSource } from "./random.js";
 import {
   classifyFailure,
   DEFAULT_RETRY_POLICY,
+  RetryBudget,
   retryDelayMs,
   waitOn,
   withRetry,
@@ -112,5 +113,118 @@ describe("withRetry", () => {
     await clock.advance(10_000);
     await expect(result).resolves.toBe("ok");
     expect(seen).toEqual([1, 2, 3]);
+  });
+});
+
+describe("one budget per send across both layers", () => {
+  /**
+   * The two real layers around a scripted server: an inner (port) loop retrying transport failures and spending
+   * one unit per request, an outer (library) loop retrying 429s, one budget shared. `answers` are the server's
+   * answers in order (the last repeats); returns the requests made.
+   */
+  async function stacked(answers: (() => Error)[], shareBudget: boolean): Promise<number> {
+    const clock = new ManualClock();
+    const budget = new RetryBudget(DEFAULT_RETRY_POLICY.maxAttempts);
+    let requests = 0;
+    const request = (): Promise<never> => Promise.reject((answers[requests++] ?? answers.at(-1))!());
+    const port = (): Promise<never> =>
+      withRetry(
+        "port",
+        { ...context(clock), budget: shareBudget ? budget : undefined },
+        ["transport"],
+        () => {
+          if (shareBudget) {
+            budget.spend();
+          }
+          return request();
+        },
+      );
+    const library = withRetry(
+      "library",
+      { ...context(clock), budget: shareBudget ? budget : undefined },
+      ["rate_limited"],
+      port,
+    ).catch(() => undefined);
+    for (let i = 0; i < 40; i++) {
+      await clock.advance(10_000);
+    }
+    await library;
+    return requests;
+  }
+
+  const mixed = [serverError, serverError, serverError, () => rateLimited(1000)];
+
+  it(`5xx, 5xx, 5xx, 429, …: ${DEFAULT_RETRY_POLICY.maxAttempts} requests with the shared budget, 16 without`, async () => {
+    expect(await stacked([...mixed, ...mixed, ...mixed, ...mixed], false)).toBe(16);
+    expect(await stacked([...mixed, ...mixed, ...mixed, ...mixed], true)).toBe(
+      DEFAULT_RETRY_POLICY.maxAttempts,
+    );
+  });
+
+  it("any mix of 5xx and 429 costs exactly maxAttempts requests, whatever the order", async () => {
+    const orders = [
+      [() => rateLimited(500), serverError],
+      [serverError, () => rateLimited(500)],
+      [() => rateLimited(500)],
+      [serverError],
+      [serverError, serverError, () => rateLimited(500), () => rateLimited(500)],
+    ];
+    for (const order of orders) {
+      const repeated = Array.from({ length: 8 }, (_, i) => order[i % order.length]!);
+      expect(await stacked(repeated, true)).toBe(DEFAULT_RETRY_POLICY.maxAttempts);
+    }
+  });
+
+  it("RetryBudget counts down to 0 and no further", () => {
+    const budget = new RetryBudget(2);
+    budget.spend();
+    budget.spend();
+    budget.spend();
+    expect(budget.remaining).toBe(0);
+    expect(new RetryBudget(0).remaining).toBe(1);
+  });
+});
+
+describe("cancelling a retry loop", () => {
+  it("an abort during a 429 wait clears the timer, rejects with the reason and makes no further attempt", async () => {
+    const clock = new ManualClock();
+    const controller = new AbortController();
+    let attempts = 0;
+    const result = withRetry(
+      "send",
+      { ...context(clock), signal: controller.signal },
+      ["rate_limited"],
+      () => {
+        attempts++;
+        return Promise.reject(rateLimited(3000));
+      },
+    ).catch((error: unknown) => error);
+    await clock.advance(0);
+    expect(attempts).toBe(1);
+    expect(clock.pendingTimers()).toBe(1);
+    const reason = new VoipError(VoipErrorCode.InvalidState, "cancelled");
+    controller.abort(reason);
+    expect(clock.pendingTimers()).toBe(0);
+    expect(await result).toBe(reason);
+    await clock.advance(60_000);
+    expect(attempts).toBe(1);
+  });
+
+  it("an aborted signal makes no attempt at all", async () => {
+    const clock = new ManualClock();
+    const controller = new AbortController();
+    controller.abort(new VoipError(VoipErrorCode.InvalidState, "cancelled"));
+    let attempts = 0;
+    const result = withRetry(
+      "send",
+      { ...context(clock), signal: controller.signal },
+      ["rate_limited"],
+      () => {
+        attempts++;
+        return Promise.resolve("sent");
+      },
+    );
+    await expect(result).rejects.toMatchObject({ code: VoipErrorCode.InvalidState });
+    expect(attempts).toBe(0);
   });
 });

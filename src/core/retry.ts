@@ -66,30 +66,68 @@ export function retryDelayMs(
   return Math.round(exponential / 2 + (exponential / 2) * u);
 }
 
+/**
+ * One send's allowance of requests, shared by the two layers that retry it (see {@link withRetry}): the port spends
+ * one unit per request it makes, its transport retries included; the library's rate-limit loop and the port's
+ * transport loop make no retry once it is spent. So a send costs at most `maxAttempts` requests whatever mix of
+ * 5xx and 429 answers it meets. It satisfies the port's `SendBudget`.
+ */
+export class RetryBudget {
+  #remaining: number;
+
+  /** A budget of `maxAttempts` requests (at least 1). */
+  public constructor(maxAttempts: number) {
+    this.#remaining = Math.max(1, Math.floor(maxAttempts));
+  }
+
+  /** Requests this send may still make. */
+  public get remaining(): number {
+    return this.#remaining;
+  }
+
+  /** Spends one request (the budget never goes below 0). */
+  public spend(): void {
+    this.#remaining = Math.max(0, this.#remaining - 1);
+  }
+}
+
 /** What {@link withRetry} runs on. */
 export interface RetryContext {
-  /** Waits between attempts: {@link waitOn} the injected clock (a test server may use its own real-time timers). */
-  wait: (ms: number) => Promise<void>;
+  /**
+   * Waits between attempts: {@link waitOn} the injected clock (a test server may use its own real-time timers).
+   * Given a signal, an abort ends the wait at once, rejecting with the signal's reason.
+   */
+  wait: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** The jitter source (the injected `RandomSource`). */
   random: RandomSource;
   logger: Logger;
   policy: Readonly<RetryPolicy>;
+  /**
+   * The send's shared request allowance ({@link RetryBudget}, the port's `SendBudget`): no retry once it is spent.
+   * The loop only reads it; whoever makes the requests (the port) spends it.
+   */
+  budget?: Pick<RetryBudget, "remaining" | "spend"> | undefined;
+  /** Cancels the loop: no attempt starts and no wait goes on once it is aborted; rejects with its reason. */
+  signal?: AbortSignal | undefined;
 }
 
-/** The `wait` of a {@link RetryContext} on `clock`. */
-export function waitOn(clock: Clock): (ms: number) => Promise<void> {
-  return (ms) => sleep(clock, ms);
+/** The `wait` of a {@link RetryContext} on `clock`; cancellable through its signal. */
+export function waitOn(clock: Clock): (ms: number, signal?: AbortSignal) => Promise<void> {
+  return (ms, signal) => sleep(clock, ms, signal);
 }
 
 /**
  * The one retry loop of the library and its ports. Runs `attempt` (with its 1-based number) until it succeeds, it
- * fails with a kind not in `retryOn`, or `policy.maxAttempts` attempts failed; then rethrows the last failure
- * (after a warn line naming how many attempts were made). Waits with `ctx.wait` between attempts, as
- * {@link retryDelayMs} says. `classify` maps a failure to its kind ({@link classifyFailure} by default; an adapter
- * passes its own when it must read an SDK's error shapes).
+ * fails with a kind not in `retryOn`, `policy.maxAttempts` attempts failed or `ctx.budget` is spent; then rethrows
+ * the last failure (after a warn line naming how many attempts were made). Waits with `ctx.wait` between attempts,
+ * as {@link retryDelayMs} says. `classify` maps a failure to its kind ({@link classifyFailure} by default; an
+ * adapter passes its own when it must read an SDK's error shapes). An abort of `ctx.signal` ends the loop at once
+ * (a pending wait's timer is cleared) with the signal's reason, and no further attempt is made.
  *
  * Each layer retries only the kinds it owns (see `docs/architecture.md`): ports `transport`, the library
- * `rate_limited`; so no layer retries a failure another layer retries already.
+ * `rate_limited`; so no layer retries a failure another layer retries already. One {@link RetryBudget} per send,
+ * handed down to the port, bounds both together: a send makes at most `maxAttempts` requests in all, however its
+ * failures mix (a port that ignores the budget bounds only its own loop: then at most `maxAttempts²`).
  */
 export async function withRetry<T>(
   what: string,
@@ -100,6 +138,7 @@ export async function withRetry<T>(
 ): Promise<T> {
   const maxAttempts = Math.max(1, Math.floor(ctx.policy.maxAttempts));
   for (let n = 1; ; n++) {
+    ctx.signal?.throwIfAborted();
     try {
       return await attempt(n);
     } catch (error) {
@@ -107,7 +146,8 @@ export async function withRetry<T>(
       if (!retryOn.includes(kind)) {
         throw error;
       }
-      if (n >= maxAttempts) {
+      ctx.signal?.throwIfAborted();
+      if (n >= maxAttempts || ctx.budget?.remaining === 0) {
         ctx.logger.warn("request failed, giving up", { what, kind, attempts: n, error });
         throw error;
       }
@@ -119,7 +159,7 @@ export async function withRetry<T>(
         kind === "rate_limited" ? retryAfterMs : undefined,
       );
       ctx.logger.warn("request failed, retrying", { what, kind, attempt: n, delayMs });
-      await ctx.wait(delayMs);
+      await ctx.wait(delayMs, ctx.signal);
     }
   }
 }

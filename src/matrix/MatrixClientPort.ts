@@ -3,7 +3,8 @@
  * `createMatrixJsSdkPort` (`famedly-calls/matrix-js-sdk`).
  *
  * The port owns transaction ids and retries transport errors idempotently. A failed request rejects with a
- * `MatrixPortError { errcode, httpStatus, retryAfterMs? }`.
+ * `MatrixPortError { errcode, httpStatus, retryAfterMs? }`. The library retries rate limits (429) of the sends it
+ * makes itself and hands each such send a {@link SendBudget} shared by both kinds of retry.
  */
 export interface MatrixClientPort {
   /** Our user id, e.g. `@alice:example.org`. */
@@ -23,6 +24,10 @@ export interface MatrixClientPort {
     roomId: string,
     type: string,
     content: object,
+    opts?: {
+      /** The send's request allowance, shared with the library's rate-limit retries. */
+      budget?: SendBudget;
+    },
   ): Promise<{
     /** The id of the sent event. */
     eventId: string;
@@ -62,7 +67,12 @@ export interface MatrixClientPort {
   sendToDevice(
     type: string,
     messages: Record<string, Record<string, object>>,
-    opts?: { encrypted?: boolean },
+    opts?: {
+      /** Olm-encrypt each message for its device. */
+      encrypted?: boolean;
+      /** The send's request allowance, shared with the library's rate-limit retries. */
+      budget?: SendBudget;
+    },
   ): Promise<void>;
   /** Whether an Olm-encrypted to-device message can be sent to that device now. */
   canEncryptToDevice(userId: string, deviceId: string): boolean;
@@ -184,4 +194,17 @@ export interface DelayedEvent {
   runningSince: number;
   /** The content it will be sent with. */
   content: Record<string, unknown>;
+}
+
+/**
+ * One send's allowance of requests, shared by the port's transport retries and the library's rate-limit retries:
+ * the port spends one unit per request it makes (each retry included) and retries no more once none is left; the
+ * library retries a 429 only while some are left. So a send costs at most the library's `maxAttempts` requests,
+ * however its 5xx and 429 answers mix. A port may ignore it: each layer then bounds only its own retries.
+ */
+export interface SendBudget {
+  /** Requests the send may still make. */
+  readonly remaining: number;
+  /** Spends one request; call it once per request made, the first included. */
+  spend(): void;
 }

@@ -1,6 +1,7 @@
 import { MatrixPortError } from "../core/errors.js";
 import { classifyFailure, withRetry, type RetryContext } from "../core/retry.js";
 import type {
+  SendBudget,
   DelayedEvent,
   MatrixClientPort,
   RoomEvent,
@@ -63,8 +64,13 @@ export class LocalClient implements MatrixClientPort {
     return this.endpoint.view.stateEvents(roomId, type);
   }
 
-  public sendRoomEvent(roomId: string, type: string, content: object): Promise<{ eventId: string }> {
-    return this.#call(() => api.sendRoomEvent(this.core, this.#ctx, roomId, type, content));
+  public sendRoomEvent(
+    roomId: string,
+    type: string,
+    content: object,
+    opts?: { budget?: SendBudget },
+  ): Promise<{ eventId: string }> {
+    return this.#call(() => api.sendRoomEvent(this.core, this.#ctx, roomId, type, content), opts?.budget);
   }
 
   public sendStateEvent(
@@ -117,13 +123,13 @@ export class LocalClient implements MatrixClientPort {
   public async sendToDevice(
     type: string,
     messages: Record<string, Record<string, object>>,
-    opts?: { encrypted?: boolean },
+    opts?: { encrypted?: boolean; budget?: SendBudget },
   ): Promise<void> {
     const encrypted = opts?.encrypted === true;
     const payload = encrypted ? this.#olmTargets(messages) : messages;
     await this.#call(() => {
       sendToDevice(this.core, this.#ctx, type, payload, encrypted);
-    });
+    }, opts?.budget);
   }
 
   public canEncryptToDevice(userId: string, deviceId: string): boolean {
@@ -177,15 +183,19 @@ export class LocalClient implements MatrixClientPort {
     return out;
   }
 
-  /** One logical request: a fresh transaction id, transparent idempotent retries of transport errors. */
-  async #call<T>(handler: () => T): Promise<T> {
+  /**
+   * One logical request: a fresh transaction id, transparent idempotent retries of transport errors; each attempt
+   * spends one unit of the send's `budget`, and none is retried once it is spent.
+   */
+  async #call<T>(handler: () => T, budget?: SendBudget): Promise<T> {
     const key = `${this.userId}|${this.deviceId}|fc${++this.#txnCounter}`;
     try {
       return await withRetry(
         "request",
-        this.#retry,
+        { ...this.#retry, budget },
         ["transport"],
         (attempt) => {
+          budget?.spend(); // one unit per request, retries included
           if (attempt > 1) {
             this.core.stats.retries++;
           }

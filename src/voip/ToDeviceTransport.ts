@@ -2,7 +2,7 @@ import type { SignallingTransport } from "../call/CallContext.js";
 import { sleep, type Clock } from "../core/Clock.js";
 import { VoipError, VoipErrorCode } from "../core/errors.js";
 import type { Logger } from "../core/Logger.js";
-import { withRetry, type RetryContext } from "../core/retry.js";
+import { RetryBudget, withRetry, type RetryContext } from "../core/retry.js";
 import { meshTypeFor, type CallEventType } from "../matrix/eventTypes.js";
 import type { MatrixClientPort } from "../matrix/MatrixClientPort.js";
 import type { MeshDialect } from "../matrix/parse.js";
@@ -65,8 +65,11 @@ export class ToDeviceTransport implements SignallingTransport {
     return this.#seq;
   }
 
-  /** Sends one signalling event to the peer device. The `seq` is taken before the first `await`. */
-  public send(type: CallEventType, content: object): Promise<void> {
+  /**
+   * Sends one signalling event to the peer device. The `seq` is taken before the first `await`. An abort of
+   * `opts.signal` cancels the send while it waits for encryption keys or out a rate limit.
+   */
+  public send(type: CallEventType, content: object, opts?: { signal?: AbortSignal }): Promise<void> {
     const { target, sessionId, roomId } = this.#deps;
     const full = {
       ...content,
@@ -75,20 +78,21 @@ export class ToDeviceTransport implements SignallingTransport {
       sender_session_id: sessionId,
       room_id: roomId,
     };
-    return this.#deliver(meshTypeFor(type, this.#deps.dialect()), full);
+    return this.#deliver(meshTypeFor(type, this.#deps.dialect()), full, opts?.signal);
   }
 
-  async #deliver(type: string, content: object): Promise<void> {
+  async #deliver(type: string, content: object, signal: AbortSignal | undefined): Promise<void> {
     const { client, retry, target } = this.#deps;
-    const encrypted = await this.#mayEncrypt(type);
+    const encrypted = await this.#mayEncrypt(type, signal);
     const messages = { [target.userId]: { [target.deviceId]: content } };
-    await withRetry(`sendToDevice ${type}`, retry, ["rate_limited"], () =>
-      client.sendToDevice(type, messages, { encrypted }),
+    const budget = new RetryBudget(retry.policy.maxAttempts);
+    await withRetry(`sendToDevice ${type}`, { ...retry, budget, signal }, ["rate_limited"], () =>
+      client.sendToDevice(type, messages, { encrypted, budget }),
     );
   }
 
   /** True to encrypt; false for plaintext (unencrypted room, device we cannot encrypt to). Rejects in an encrypted room after the wait. */
-  async #mayEncrypt(type: string): Promise<boolean> {
+  async #mayEncrypt(type: string, signal: AbortSignal | undefined): Promise<boolean> {
     const { client, clock, target } = this.#deps;
     const budget = this.#deps.encryptWaitMs ?? DEFAULT_ENCRYPT_WAIT_MS;
     let waited = 0;
@@ -110,7 +114,7 @@ export class ToDeviceTransport implements SignallingTransport {
         this.#log.debug("cannot encrypt to the device yet, waiting", { type, deviceId: target.deviceId });
       }
       const wait = Math.min(step, budget - waited);
-      await sleep(clock, wait);
+      await sleep(clock, wait, signal);
       waited += wait;
       step = Math.min(step * 2, MAX_ENCRYPT_WAIT_STEP_MS);
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CandidateBatcher, type WireCandidate } from "../../src/call/CandidateBatcher.js";
 import type { Logger } from "../../src/core/Logger.js";
 import { DEFAULT_RETRY_POLICY, waitOn, type RetryContext } from "../../src/core/retry.js";
-import { CallState, CallType, type MatrixClientPort } from "../../src/index.js";
+import { CallState, CallType, VoipErrorCode, type MatrixClientPort } from "../../src/index.js";
 import { LocalHomeserver, ManualClock } from "../../src/testing/index.js";
 import { roomSignallingTransport } from "../../src/voip/roomSend.js";
 import { connectedCall, deferredCleanup, twoPeers, until, untilState } from "../helpers/calls.js";
@@ -155,5 +155,70 @@ describe("one retry policy: the sends of one logical request are counted", () =>
       await incoming.hangup();
     }
     await untilState(incoming, CallState.Ended);
+  });
+});
+
+describe("one budget per send, cancelled when the call ends", () => {
+  for (const [rateLimitEvery, nth] of [
+    [2, "2nd"],
+    [3, "3rd"],
+    [4, "4th"],
+  ] as const) {
+    it(`a send meeting both 5xx and 429 (every ${nth} request a 429, the rest 5xx): exactly ${N} requests in all`, async () => {
+      const { hs, clock, client, roomId, retry } = await candidateStack();
+      hs.setFaults({ serverErrorRate: 1, rateLimitEvery, retryAfterMs: 1000 });
+      const before = hs.stats.requests;
+      const transport = roomSignallingTransport(retry, client, roomId);
+      const sent = transport
+        .send("m.call.hangup", { call_id: "c", party_id: "P", version: "1" })
+        .catch((error: unknown) => error);
+      let settled = false;
+      void sent.then(() => (settled = true));
+      for (let i = 0; i < 50 && !settled; i++) {
+        await hs.flush();
+        await clock.advance(1000);
+      }
+      expect(await sent).toMatchObject({ httpStatus: expect.any(Number) as number });
+      expect(hs.stats.requests - before).toBe(N);
+      for (let i = 0; i < 5; i++) {
+        await clock.advance(60_000);
+      }
+      await hs.flush();
+      expect(hs.stats.requests - before).toBe(N);
+      expect(clock.pendingTimers()).toBe(0);
+    });
+  }
+
+  it("a send waiting out a 429 when the call is hung up: cancelled, never sent, no timer left", async () => {
+    const clock = new ManualClock();
+    const env = await twoPeers({ alice: { voip: { clock } } });
+    env.hs.setTurnServers(undefined);
+    defer(env.close);
+    const { outgoing, incoming } = await connectedCall(env, CallType.Voice);
+    await env.hs.flush();
+    env.hs.setFaults({ rateLimitEvery: 1, retryAfterMs: 3000 });
+    const before = env.hs.stats.requests;
+    const timersBefore = clock.pendingTimers();
+    const identity = outgoing
+      .sendAssertedIdentity({ displayName: "Reception" })
+      .catch((error: unknown) => error);
+    await until(
+      () => env.hs.stats.requests - before === 1 && clock.pendingTimers() === timersBefore + 1,
+      "the 429 and its wait",
+    );
+    env.hs.setFaults({});
+    await outgoing.hangup();
+    expect(clock.pendingTimers()).toBe(0); // the 429 wait's timer is cleared with the call's own
+    expect(await identity).toMatchObject({ code: VoipErrorCode.InvalidState, message: /cancelled/ });
+    await untilState(incoming, CallState.Ended);
+    for (let i = 0; i < 5; i++) {
+      await clock.advance(60_000);
+    }
+    await env.hs.flush();
+    expect(env.hs.stats.requests - before).toBe(2); // the 429, then the hangup
+    const sent = env.hs.transcript().map((e) => e.type);
+    expect(sent).toContain("m.call.hangup");
+    expect(sent).not.toContain("m.call.asserted_identity");
+    expect(sent).not.toContain("org.matrix.call.asserted_identity");
   });
 });

@@ -164,7 +164,8 @@ export class InjectablePort implements MatrixClientPort {
   public getJoinedRoomIds = (): string[] => this.inner.getJoinedRoomIds();
   public getRoom: MatrixClientPort["getRoom"] = (r) => this.inner.getRoom(r);
   public getStateEvents: MatrixClientPort["getStateEvents"] = (r, t) => this.inner.getStateEvents(r, t);
-  public sendRoomEvent: MatrixClientPort["sendRoomEvent"] = (r, t, c) => this.inner.sendRoomEvent(r, t, c);
+  public sendRoomEvent: MatrixClientPort["sendRoomEvent"] = (r, t, c, o) =>
+    this.inner.sendRoomEvent(r, t, c, o);
   public sendStateEvent: MatrixClientPort["sendStateEvent"] = (r, t, k, c, o) =>
     this.inner.sendStateEvent(r, t, k, c, o);
   public updateDelayedEvent: MatrixClientPort["updateDelayedEvent"] = (d, a) =>

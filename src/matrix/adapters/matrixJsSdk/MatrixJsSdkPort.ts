@@ -8,6 +8,7 @@ import { randomAlphanumeric } from "../../../core/random.js";
 import type {
   DelayedEvent,
   MatrixClientPort,
+  SendBudget,
   RoomEvent,
   RoomInfo,
   StateEvent,
@@ -105,6 +106,10 @@ export class MatrixJsSdkPort implements MatrixClientPort {
     roomId: string,
     type: string,
     content: object,
+    opts?: {
+      /** The send's request allowance, shared with the library's rate-limit retries. */
+      budget?: SendBudget;
+    },
   ): Promise<{
     /** The id of the sent event. */
     eventId: string;
@@ -119,7 +124,7 @@ export class MatrixJsSdkPort implements MatrixClientPort {
       : isTransportFailure;
     const response = await withRetry(
       `send ${type}`,
-      this.#retry,
+      { ...this.#retry, budget: opts?.budget },
       async (attempt) => {
         // A retry resends js-sdk's local echo (already encrypted, same txn id): js-sdk refuses a second
         // sendEvent() with a txn id it still tracks.
@@ -264,7 +269,12 @@ export class MatrixJsSdkPort implements MatrixClientPort {
   public async sendToDevice(
     type: string,
     messages: Record<string, Record<string, object>>,
-    opts?: { encrypted?: boolean },
+    opts?: {
+      /** Olm-encrypt each message for its device. */
+      encrypted?: boolean;
+      /** The send's request allowance, shared with the library's rate-limit retries. */
+      budget?: SendBudget;
+    },
   ): Promise<void> {
     const encrypted = opts?.encrypted === true;
     let contentMap: ContentMap;
@@ -279,7 +289,7 @@ export class MatrixJsSdkPort implements MatrixClientPort {
       return;
     }
     const txnId = this.#newTxnId();
-    await withRetry(`sendToDevice ${type}`, this.#retry, () =>
+    await withRetry(`sendToDevice ${type}`, { ...this.#retry, budget: opts?.budget }, () =>
       this.#client.sendToDevice(encrypted ? "m.room.encrypted" : type, contentMap, txnId),
     );
   }
