@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { VoipErrorCode } from "../core/errors.js";
+import { VoipError, VoipErrorCode } from "../core/errors.js";
 import { silentLogger } from "../core/Logger.js";
 import { cryptoRandom } from "../core/random.js";
 import { DEFAULT_RETRY_POLICY, waitOn } from "../core/retry.js";
@@ -138,5 +138,46 @@ describe("ToDeviceTransport (reference §3.1, PROTOCOL P2, G7)", () => {
     await clock.advance(1100);
     expect(await outcome).toBe(VoipErrorCode.SendFailed);
     expect(hs.transcript().filter((e) => e.kind === "toDevice")).toEqual([]);
+  });
+
+  it("a send waiting for encryption keys or out a 429 is cancelled by its signal: no timer left, nothing sent", async () => {
+    const ended = new VoipError(VoipErrorCode.InvalidState, "cancelled: the call ended");
+    // Waiting for the device's keys in an encrypted room.
+    const keys = setup({ roomEncrypted: () => true });
+    hs.setDeviceEncryptable(BOB, "BOB", false);
+    const waitingForKeys = new AbortController();
+    const first = keys.transport
+      .send(CallEventType.Invite, { call_id: "c" }, { signal: waitingForKeys.signal })
+      .catch((error: unknown) => error);
+    await keys.clock.advance(100);
+    expect(keys.clock.pendingTimers()).toBe(1);
+    waitingForKeys.abort(ended);
+    expect(keys.clock.pendingTimers()).toBe(0);
+    expect(await first).toBe(ended);
+    hs.setDeviceEncryptable(BOB, "BOB", true);
+    await keys.clock.advance(60_000);
+    await hs.flush();
+    expect(keys.bob).toEqual([]);
+    await hs.close();
+
+    // Waiting out a rate limit.
+    const limited = setup();
+    hs.setFaults({ rateLimitEvery: 1, retryAfterMs: 3000 });
+    const waitingOut429 = new AbortController();
+    const second = limited.transport
+      .send(CallEventType.Candidates, { call_id: "c" }, { signal: waitingOut429.signal })
+      .catch((error: unknown) => error);
+    for (let i = 0; i < 100 && limited.clock.pendingTimers() === 0; i++) {
+      await hs.flush();
+    }
+    expect(limited.clock.pendingTimers()).toBe(1);
+    waitingOut429.abort(ended);
+    expect(limited.clock.pendingTimers()).toBe(0);
+    expect(await second).toBe(ended);
+    hs.setFaults({});
+    await limited.clock.advance(60_000);
+    await hs.flush();
+    expect(hs.stats.requests).toBe(1); // the 429, nothing after
+    expect(limited.bob).toEqual([]);
   });
 });
