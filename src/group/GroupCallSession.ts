@@ -10,6 +10,7 @@ import type { ReactionContent, RedactionContent } from "../matrix/schemas/groupE
 import type { ParsedMembership } from "../matrix/schemas/membership.js";
 import type { GroupCallBackendRuntime, ParticipantsChange } from "./backendRuntime.js";
 import type { CallBackend } from "./CallBackend.js";
+import type { ElementKeyTransport } from "./elementKeyTransport.js";
 import { eventArgs, GroupCallState, type GroupCallEvent, type GroupCallEvents } from "./events.js";
 import type { MembershipPublisher } from "./MembershipPublisher.js";
 import { isEmptyChange, ParticipantTracker, TrackedChange, type MemberChange } from "./ParticipantTracker.js";
@@ -52,6 +53,7 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
   /** The backend configuration. */
   public readonly backend: CallBackend;
   readonly #ctx: GroupCallContext;
+  readonly #membershipDialect: "element" | undefined;
   readonly #log: Logger;
   readonly #local: CallParticipant;
   readonly #tracker: ParticipantTracker;
@@ -72,6 +74,7 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
     this.application = init.application;
     this.scope = init.scope;
     this.backend = init.backend;
+    this.#membershipDialect = init.membershipDialect;
     this.#log = ctx.logger.child(`group:${init.roomId}:${init.groupCallId}`);
     this.emitterLogger = this.#log;
     this.#local = new CallParticipant(ctx.client.userId, ctx.client.deviceId, true);
@@ -309,6 +312,24 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
       return;
     }
     await this.#runtime.onToDevice?.(event);
+  }
+
+  /** @internal The membership dialect we publish in (`"element"`), or `undefined` for famedly's. */
+  public get membershipDialect(): "element" | undefined {
+    return this.#membershipDialect;
+  }
+
+  /** @internal A key room event of our room naming this call (VoIP routes `io.element.call.encryption_keys`). */
+  public handleRoomEvent(event: RoomEvent): void {
+    if (this.#state === GroupCallState.Ended) {
+      return;
+    }
+    this.#runtime.onRoomEvent?.(event);
+  }
+
+  /** @internal `fetchOrCreateGroupCall(…, { elementKeyTransport })` on an existing session. */
+  public setElementKeyTransport(mode: ElementKeyTransport): void {
+    this.#runtime.setElementKeyTransport?.(mode);
   }
 
   /** @internal `fetchOrCreateGroupCall(…, { preShareKey })`. */

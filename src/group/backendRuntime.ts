@@ -14,13 +14,14 @@ import type { WrappedMediaStream } from "../call/WrappedMediaStream.js";
 import type { Clock } from "../core/Clock.js";
 import type { Logger } from "../core/Logger.js";
 import type { RandomSource } from "../core/random.js";
-import type { MatrixClientPort, RoomInfo, ToDeviceEvent } from "../matrix/MatrixClientPort.js";
+import type { MatrixClientPort, RoomEvent, RoomInfo, ToDeviceEvent } from "../matrix/MatrixClientPort.js";
 import type { ParsedMembership } from "../matrix/schemas/membership.js";
 import type { CallTimeouts } from "../call/timeouts.js";
 import type { WebRTCPlatform } from "../webrtc/WebRTCDelegate.js";
 import type { EncryptionKeyProvider } from "./EncryptionKeyProvider.js";
 import type { CallBackend } from "./CallBackend.js";
 import type { GroupCallEvent, GroupCallState } from "./events.js";
+import type { ElementKeyTransport } from "./elementKeyTransport.js";
 
 /** @internal A change of the call's (non-expired) members. */
 export interface ParticipantsChange {
@@ -56,6 +57,8 @@ export interface GroupCallBackendContext {
   readonly scope: string;
   readonly backend: CallBackend;
   readonly localParticipant: CallParticipant;
+  /** `fetchOrCreateGroupCall(…, { elementKeyTransport })` as first given (LiveKit; default `"auto"`). */
+  readonly elementKeyTransport: ElementKeyTransport;
   /** VoipOptions the backends read (`keyRingSize`, `enableSFUE2EEKeyRatcheting`, `allowPlaintextKeys`, `dialect`). */
   readonly options: {
     readonly keyRingSize: number;
@@ -95,6 +98,10 @@ export interface GroupCallBackendRuntime {
   onParticipantsChanged?(change: ParticipantsChange): void;
   /** A to-device event whose `room_id`/`conf_id` name this call (not yet validated beyond that). */
   onToDevice?(event: ToDeviceEvent): void | Promise<void>;
+  /** A key room event of the call's room naming this call (`io.element.call.encryption_keys`, not yet validated). */
+  onRoomEvent?(event: RoomEvent): void;
+  /** `fetchOrCreateGroupCall` was called again with `elementKeyTransport` (LiveKit). */
+  setElementKeyTransport?(mode: ElementKeyTransport): void;
   /** Feeds for our membership entry (`[{purpose: "m.usermedia"}, …]`); `undefined` omits the field. */
   currentFeeds?(): { purpose: string }[] | undefined;
   /** `GroupCallSession.setMicrophoneMuted`. */

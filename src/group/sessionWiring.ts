@@ -17,6 +17,7 @@ import type { OwnStateCache } from "./OwnStateCache.js";
 import { permanentReactionKeys } from "./reactions.js";
 import type { RoomMemberships } from "./RoomMemberships.js";
 import { stateKeyMode } from "./stateKey.js";
+import type { ElementKeyTransport } from "./elementKeyTransport.js";
 
 /** @internal What a `GroupCallSession` needs from the VoIP instance that owns it. */
 export interface GroupCallContext {
@@ -54,6 +55,8 @@ export interface GroupCallInit {
   scope: string;
   /** `"element"`: publish Element's `org.matrix.msc3401.call.member` (LiveKit only) instead of famedly's. */
   membershipDialect?: "element" | undefined;
+  /** How our keys go to Element peers (LiveKit; default `"auto"`). */
+  elementKeyTransport?: ElementKeyTransport | undefined;
 }
 
 /** @internal The publisher of a session's membership, with reactions carried over on every re-publication. */
@@ -138,6 +141,7 @@ export function createBackendContext(
     scope: init.scope,
     backend: init.backend,
     localParticipant,
+    elementKeyTransport: init.elementKeyTransport ?? "auto",
     options: ctx.options,
     room: () => ctx.client.getRoom(init.roomId),
     ...live,

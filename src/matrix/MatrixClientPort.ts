@@ -138,6 +138,12 @@ export interface RoomEvent {
   };
   /** For `m.room.redaction`: the id of the redacted event (top level or in the content, by room version). */
   redacts?: string;
+  /**
+   * `true` when the event arrived Megolm-encrypted (and was decrypted by the client). Absent or `false`: it came in
+   * cleartext, or the port cannot tell; the library then treats it as cleartext (it never accepts a media key
+   * from a cleartext room event in an encrypted room, PROTOCOL K3).
+   */
+  encrypted?: boolean;
 }
 
 /** A room state event. */

@@ -29,9 +29,11 @@ import {
 import { describeIssue, type FieldIssue } from "./schemas/issues.js";
 import {
   elementKeysSchema,
+  elementRoomKeysSchema,
   famedlyKeysSchema,
   keyRequestSchema,
   type ElementKeysContent,
+  type ElementRoomKeysContent,
   type FamedlyKeysContent,
   type KeyRequestContent,
 } from "./schemas/keys.js";
@@ -94,6 +96,14 @@ export type ParsedContent =
       content: ElementKeysContent;
     }
   | {
+      /** An Element SFU key room event (parsed with `transport: "room"`). */
+      kind: "elementRoomKeys";
+      /** Always `"element"`. */
+      dialect: "element";
+      /** The validated content. */
+      content: ElementRoomKeysContent;
+    }
+  | {
       /** A famedly SFU key request. */
       kind: "keyRequest";
       /** Which famedly dialect it came in (by its event type); the reply uses the same one. */
@@ -138,8 +148,9 @@ export type ParseResult =
 /** Options of {@link parseContent}. */
 export interface ParseOptions {
   /**
-   * How the event arrived. Default: `toDevice` for `com.famedly.call.member.*` signalling and key events, `room`
-   * otherwise. `m.call.*` over to-device is famedly-v1 mesh signalling and needs the mesh extras.
+   * How the event arrived. Default: `toDevice` for `com.famedly.call.member.*` signalling and key events (Element's
+   * too), `room` otherwise. `m.call.*` over to-device is famedly-v1 mesh signalling and needs the mesh extras;
+   * `io.element.call.encryption_keys` as a room event has its own shape.
    */
   transport?: Transport;
 }
@@ -186,7 +197,7 @@ function dispatch(
   logger: Logger,
   options: ParseOptions,
 ): Attempt<ParsedContent> {
-  const simple = parseGroupOrKeys(type, content, logger);
+  const simple = parseGroupOrKeys(type, content, logger, options.transport);
   if (simple !== undefined) {
     return simple;
   }
@@ -243,6 +254,7 @@ function parseGroupOrKeys(
   type: string,
   content: unknown,
   logger: Logger,
+  transport: Transport | undefined,
 ): Attempt<ParsedContent> | undefined {
   const wrap = <T>(result: Attempt<T>, make: (value: T) => ParsedContent): Attempt<ParsedContent> =>
     result.ok ? { ok: true, value: make(result.value) } : result;
@@ -273,6 +285,13 @@ function parseGroupOrKeys(
         content: value,
       }));
     case KeyEventType.KeysElement:
+      if (transport === "room") {
+        return wrap(attempt(elementRoomKeysSchema, content), (value) => ({
+          kind: "elementRoomKeys",
+          dialect: "element",
+          content: value,
+        }));
+      }
       return wrap(attempt(elementKeysSchema, content), (value) => ({
         kind: "elementKeys",
         dialect: "element",

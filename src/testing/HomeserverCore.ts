@@ -32,6 +32,8 @@ export interface NewEvent {
   content: Record<string, unknown>;
   stateKey?: string;
   redacts?: string;
+  /** Sent without Megolm even in an encrypted room (a client that does not encrypt). */
+  cleartext?: boolean;
 }
 
 /**
@@ -172,14 +174,23 @@ export class HomeserverCore {
    */
   public accept(room: ServerRoom, fields: NewEvent, options: { delayed?: boolean } = {}): StoredEvent {
     const before = new Set(room.joinedMembers());
+    const { cleartext, ...rest } = fields;
     const event: StoredEvent = {
-      ...fields,
+      ...rest,
       eventId: `$${randomBase64Url(this.ids, 32)}`,
       roomId: room.roomId,
       content: cloneContent(fields.content),
       originServerTs: this.clock.now(),
       redacted: false,
     };
+    if (
+      fields.stateKey === undefined &&
+      room.encrypted &&
+      fields.type !== "m.room.redaction" &&
+      cleartext !== true
+    ) {
+      event.encrypted = true;
+    }
     room.append(event);
     if (event.redacts !== undefined) {
       room.redact(event.redacts);
@@ -215,7 +226,7 @@ export class HomeserverCore {
 
   #record(room: ServerRoom, event: StoredEvent, delayed: boolean): void {
     const isState = event.stateKey !== undefined;
-    const encrypted = !isState && room.encrypted && event.type !== "m.room.redaction";
+    const encrypted = event.encrypted === true;
     const entry: TranscriptEntry = {
       kind: isState ? "state" : "room",
       sender: event.sender,

@@ -3,7 +3,7 @@ import type { MatrixClientPort, TurnServers } from "../matrix/MatrixClientPort.j
 import { HomeserverCore } from "./HomeserverCore.js";
 import { LocalClient } from "./LocalClient.js";
 import { createRoom, setMembership } from "./roomSetup.js";
-import { publishDelayed } from "./serverApi.js";
+import { publishDelayed, sendRoomEvent } from "./serverApi.js";
 import type {
   CreateRoomOptions,
   Faults,
@@ -87,6 +87,23 @@ export class LocalHomeserver {
     this.#assertOpen();
     setMembership(this.#core, roomId, userId, "leave");
     await this.#received();
+  }
+
+  /**
+   * A room event sent by a client that does not encrypt (a harness action, as a misbehaving or hostile client
+   * would): it goes out in cleartext even in an encrypted room, authorised under its own type, and its recipients
+   * get it without `encrypted`. Resolves once the clients have received it.
+   */
+  public async sendCleartextRoomEvent(
+    roomId: string,
+    sender: { userId: string; deviceId: string },
+    type: string,
+    content: object,
+  ): Promise<{ eventId: string }> {
+    this.#assertOpen();
+    const result = sendRoomEvent(this.#core, sender, roomId, type, content, true);
+    await this.#received();
+    return result;
   }
 
   /** Replaces the injected faults; takes effect for the next request or delivery. `{}` turns every fault off. */

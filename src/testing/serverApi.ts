@@ -53,19 +53,30 @@ function assertDelayedEventsEnabled(core: HomeserverCore, what: "schedule" | "ma
     : new MatrixPortError("M_UNRECOGNIZED", 400, "Unrecognized request: delayed events are not supported");
 }
 
-/** `PUT /rooms/{roomId}/send/{type}/{txnId}`; in an encrypted room the server sees (and authorises) `m.room.encrypted`. */
+/**
+ * `PUT /rooms/{roomId}/send/{type}/{txnId}`; in an encrypted room the server sees (and authorises) `m.room.encrypted`.
+ * With `cleartext`, the client did not encrypt: the server sees and authorises the event's own type.
+ */
 export function sendRoomEvent(
   core: HomeserverCore,
   ctx: RequestContext,
   roomId: string,
   type: string,
   content: unknown,
+  cleartext = false,
 ): { eventId: string } {
   assertEventType(type);
   assertContent(content);
   const room = core.joinedRoom(roomId, ctx.userId);
-  assertCanSend(room.powerLevels, ctx.userId, room.encrypted ? "m.room.encrypted" : type, false);
-  const event = core.accept(room, { type, sender: ctx.userId, senderDevice: ctx.deviceId, content });
+  const encrypted = room.encrypted && !cleartext;
+  assertCanSend(room.powerLevels, ctx.userId, encrypted ? "m.room.encrypted" : type, false);
+  const event = core.accept(room, {
+    type,
+    sender: ctx.userId,
+    senderDevice: ctx.deviceId,
+    content,
+    ...(cleartext ? { cleartext: true } : {}),
+  });
   return { eventId: event.eventId };
 }
 

@@ -13,6 +13,8 @@ export interface StoredEvent {
   stateKey?: string;
   redacts?: string;
   redacted: boolean;
+  /** Whether it went out Megolm-encrypted (a timeline event in an encrypted room, unless sent in cleartext). */
+  encrypted?: boolean;
 }
 
 /** A deep copy of JSON-like content, so that nobody can change what the server stored. */
@@ -38,6 +40,9 @@ export function toRoomEvent(event: StoredEvent, now: number): RoomEvent {
   };
   if (event.redacts !== undefined) {
     out.redacts = event.redacts;
+  }
+  if (event.encrypted === true) {
+    out.encrypted = true;
   }
   return out;
 }

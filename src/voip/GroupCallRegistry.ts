@@ -7,6 +7,8 @@ import type { GroupCallBackendFactory } from "../group/backendRuntime.js";
 import { callBackendFromMembership, type CallBackend } from "../group/CallBackend.js";
 import { GroupCallState } from "../group/events.js";
 import { GroupCallSession, type GroupCallContext } from "../group/GroupCallSession.js";
+import type { ElementKeyTransport } from "../group/elementKeyTransport.js";
+import type { GroupCallInit } from "../group/sessionWiring.js";
 import { OwnStateCache } from "../group/OwnStateCache.js";
 import {
   callKey,
@@ -16,7 +18,7 @@ import {
   RoomMemberships,
   type MembershipDelta,
 } from "../group/RoomMemberships.js";
-import { GroupEventType } from "../matrix/eventTypes.js";
+import { GroupEventType, KeyEventType } from "../matrix/eventTypes.js";
 import type { MatrixClientPort, RoomEvent, SyncRoom, ToDeviceEvent } from "../matrix/MatrixClientPort.js";
 import { parseContent } from "../matrix/parse.js";
 import type { ParsedMembership } from "../matrix/schemas/membership.js";
@@ -24,10 +26,14 @@ import type { WebRTCDelegate } from "./WebRTCDelegate.js";
 import {
   canChangePowerLevels,
   canPublishMembership,
+  elementJoinNeeds,
+  FAMEDLY_JOIN,
   groupCallsEnabledForEveryone,
+  missingJoinLevel,
   statePowerLevel,
   userPowerLevel,
   withGroupCallsEnabled,
+  type JoinNeeds,
 } from "./groupPowerLevels.js";
 import type { CallTimeouts } from "../call/timeouts.js";
 
@@ -47,11 +53,18 @@ export interface GroupCallRegistryDeps {
 }
 
 /** Options of `fetchOrCreateGroupCall`. */
+/** What decides the power levels a join needs. */
+interface JoinOptions {
+  membershipDialect?: "element" | undefined;
+  elementKeyTransport?: ElementKeyTransport | undefined;
+}
+
 interface FetchOptions {
   application: string;
   scope: string;
   preShareKey: boolean;
   membershipDialect?: "element" | undefined;
+  elementKeyTransport?: ElementKeyTransport | undefined;
 }
 
 /**
@@ -100,10 +113,15 @@ export class GroupCallRegistry {
     this.#dispatch(room.roomId, deltas);
   }
 
-  /** Routes reactions and reaction redactions of a (non-initial) timeline to their call. */
+  /**
+   * Routes reactions, reaction redactions and Element key room events (by `call_id`, validated by the call's
+   * backend) of a (non-initial) timeline to their call.
+   */
   public handleTimeline(room: SyncRoom): void {
     for (const event of room.timeline) {
-      if (event.type === GroupEventType.Reaction) {
+      if (event.type === KeyEventType.KeysElement) {
+        this.#onRoomKeys(event);
+      } else if (event.type === GroupEventType.Reaction) {
         this.#onReaction(event);
       } else if (event.type === GroupEventType.Redaction && event.content.redacts_type !== undefined) {
         this.#onRedaction(event);
@@ -151,12 +169,18 @@ export class GroupCallRegistry {
         this.#log.warn("enabling group calls for everyone failed", { roomId, error });
       });
     }
-    this.#assertCanJoin(roomId);
     let session = this.#sessions.get(`${roomId}:${groupCallId}`);
+    // A discovered Element call is joined in Element's shape whatever the options say: check what that needs.
+    this.#assertCanJoin(
+      roomId,
+      session === undefined ? opts : { ...opts, membershipDialect: session.membershipDialect },
+    );
     if (session === undefined) {
       const { index, seeded } = this.#room(roomId);
       session = this.#create(index, { groupCallId, roomId, backend, ...opts });
       this.#dispatch(roomId, seeded);
+    } else if (opts.elementKeyTransport !== undefined) {
+      session.setElementKeyTransport(opts.elementKeyTransport);
     }
     if (opts.preShareKey) {
       await session.preShareKey();
@@ -164,10 +188,23 @@ export class GroupCallRegistry {
     return session;
   }
 
-  /** Whether we may publish a membership in `roomId`. */
-  public canJoin(roomId: string): boolean {
+  /** Whether we may publish a membership in `roomId` (in the given membership dialect). */
+  public canJoin(roomId: string, opts: JoinOptions = {}): boolean {
     const room = this.#deps.client.getRoom(roomId);
-    return room?.myMembership === "join" && canPublishMembership(room.powerLevels, this.#deps.client.userId);
+    return (
+      room?.myMembership === "join" &&
+      canPublishMembership(room.powerLevels, this.#deps.client.userId, this.#joinNeeds(roomId, opts))
+    );
+  }
+
+  /** What joining needs: Element calls publish Element's membership and, when keys go by room event, send those. */
+  #joinNeeds(roomId: string, opts: JoinOptions): JoinNeeds {
+    if (opts.membershipDialect !== "element") {
+      return FAMEDLY_JOIN;
+    }
+    const encrypted = this.#deps.client.getRoom(roomId)?.encrypted ?? true;
+    const roomKeys = opts.elementKeyTransport !== "to-device" && (encrypted || this.#deps.options.allowPlaintextKeys);
+    return elementJoinNeeds(roomKeys, encrypted);
   }
 
   /** Lets every member publish call memberships (`events["com.famedly.call.member"] = users_default`). */
@@ -203,17 +240,18 @@ export class GroupCallRegistry {
     this.#sessions.clear();
   }
 
-  #assertCanJoin(roomId: string): void {
-    if (this.canJoin(roomId)) {
-      return;
+  #assertCanJoin(roomId: string, opts: JoinOptions): void {
+    const room = this.#deps.client.getRoom(roomId);
+    if (room?.myMembership !== "join") {
+      throw new VoipError(VoipErrorCode.Forbidden, `may not join group calls in ${roomId}: not joined`);
     }
-    const levels = this.#deps.client.getRoom(roomId)?.powerLevels;
-    const own = userPowerLevel(levels, this.#deps.client.userId);
-    const needed = statePowerLevel(levels, GroupEventType.Member);
-    throw new VoipError(
-      VoipErrorCode.Forbidden,
-      `may not join group calls in ${roomId}: power level ${own} < ${needed} needed for ${GroupEventType.Member}`,
-    );
+    const missing = missingJoinLevel(room.powerLevels, this.#deps.client.userId, this.#joinNeeds(roomId, opts));
+    if (missing !== undefined) {
+      throw new VoipError(
+        VoipErrorCode.Forbidden,
+        `may not join group calls in ${roomId}: power level ${missing.own} < ${missing.needed} needed for ${missing.type}`,
+      );
+    }
   }
 
   /** The room's index; created on first use from the client's current state (whose deltas are returned). */
@@ -277,12 +315,17 @@ export class GroupCallRegistry {
     if (index === undefined) {
       return;
     }
+    const backend = callBackendFromMembership(membership.backend);
     const session = this.#create(index, {
       groupCallId: membership.callId,
       roomId,
-      backend: callBackendFromMembership(membership.backend),
+      backend,
       application: membership.application,
       scope: membership.scope,
+      // A call found through an Element membership is an Element call: entering it writes Element's shape.
+      ...(membership.dialect === "element" && backend.type === "livekit"
+        ? { membershipDialect: "element" as const }
+        : {}),
     });
     this.#log.info("discovered a group call", { roomId, groupCallId: membership.callId });
     this.#deps.emitIncoming(session);
@@ -291,7 +334,7 @@ export class GroupCallRegistry {
 
   #create(
     memberships: RoomMemberships,
-    init: { groupCallId: string; roomId: string; backend: CallBackend; application: string; scope: string },
+    init: GroupCallInit,
   ): GroupCallSession {
     const deps = this.#deps;
     const ctx: GroupCallContext = {
@@ -307,7 +350,7 @@ export class GroupCallRegistry {
       ownState: this.#ownState,
       delayedEventsSupported: () => this.#delayedEventsSupported(),
       assertCanJoin: () => {
-        this.#assertCanJoin(init.roomId);
+        this.#assertCanJoin(init.roomId, init);
       },
       createRuntime: deps.createRuntime,
       // Both only ever called after the constructor below returned.
@@ -346,6 +389,16 @@ export class GroupCallRegistry {
       },
     );
     return this.#features;
+  }
+
+  #onRoomKeys(event: RoomEvent): void {
+    const callId = event.content.call_id;
+    const session = typeof callId === "string" ? this.#sessions.get(`${event.roomId}:${callId}`) : undefined;
+    if (session === undefined) {
+      this.#log.debug("dropped a key room event for no known group call", { eventId: event.eventId });
+      return;
+    }
+    session.handleRoomEvent(event);
   }
 
   #onReaction(event: RoomEvent): void {

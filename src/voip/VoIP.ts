@@ -213,6 +213,13 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
        * Element Call rooms use the group call id `""`). LiveKit backends only.
        */
       membershipDialect?: "element";
+      /**
+       * How our media keys go to Element peers (LiveKit): `"room"` (one `io.element.call.encryption_keys` room
+       * event, what matrix-js-sdk 37.5 reads by default), `"to-device"` (matrix-js-sdk ≥ 41.1), or `"auto"`
+       * (default: room events, switching per peer to the way its keys arrive). Room events only where they are
+       * encrypted (or with `allowPlaintextKeys`); elsewhere to-device. Applies to an existing session too.
+       */
+      elementKeyTransport?: "room" | "to-device" | "auto";
     } = {},
   ): Promise<GroupCallSession> {
     this.#assertAlive();
@@ -230,15 +237,26 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
       scope,
       preShareKey: opts.preShareKey ?? true,
       membershipDialect: opts.membershipDialect,
+      elementKeyTransport: opts.elementKeyTransport,
     });
   }
 
   /**
    * Whether we may publish a call membership in `roomId` (joined, and our power level reaches the level for
-   * `com.famedly.call.member`; a room without power levels lets every member).
+   * `com.famedly.call.member`; a room without power levels lets every member). With `membershipDialect:
+   * "element"`: the level for `org.matrix.msc3401.call.member`, and, unless `elementKeyTransport` is
+   * `"to-device"`, for sending the key room event (`m.room.encrypted` in an encrypted room).
    */
-  public canJoinGroupCall(roomId: string): boolean {
-    return this.#groups.canJoin(roomId);
+  public canJoinGroupCall(
+    roomId: string,
+    opts: {
+      /** As in {@link VoIP.fetchOrCreateGroupCall}. */
+      membershipDialect?: "element";
+      /** As in {@link VoIP.fetchOrCreateGroupCall}. */
+      elementKeyTransport?: "room" | "to-device" | "auto";
+    } = {},
+  ): boolean {
+    return this.#groups.canJoin(roomId, opts);
   }
 
   /**

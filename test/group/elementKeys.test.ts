@@ -15,6 +15,7 @@ afterEach(async () => {
 const KEY = new Uint8Array(16).map((_, i) => i + 1);
 
 async function setup(): Promise<{ us: SfuPeer; element: MatrixClientPort }> {
+  // This file covers the to-device transport (matrix-js-sdk ≥ 41.1); room events: elementRoomKeys.test.ts.
   world = new SfuWorld();
   world.hs.setTurnServers(undefined);
   world.roomId = await world.hs.createRoom({
@@ -27,6 +28,7 @@ async function setup(): Promise<{ us: SfuPeer; element: MatrixClientPort }> {
   const element = world.hs.createClient("@el:local", "EL");
   const group = await us.voip.fetchOrCreateGroupCall("", world.roomId, livekitBackend(), "m.call", "m.room", {
     membershipDialect: "element",
+    elementKeyTransport: "to-device",
   });
   us.group = group;
   await group.enter();

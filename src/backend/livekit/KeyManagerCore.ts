@@ -11,7 +11,6 @@ import {
   type DeviceRef,
   type KeyAction,
   type KeyCoreConfig,
-  type KeyDialect,
   type KeyInput,
   type KeyRecipient,
   type OutgoingKey,
@@ -19,6 +18,8 @@ import {
 } from "./keyTypes.js";
 import { rejectArrival } from "./keyRules.js";
 import { ReceivedKeys, type HeldItem } from "./ReceivedKeys.js";
+import { KeyMembers, recipientOf, type KeyMember } from "./KeyMembers.js";
+import { ElementTransports, type ElementKeyTransport } from "./elementTransport.js";
 
 /** Our media keys are 32 random bytes (reference §7, PROTOCOL K6). */
 export const KEY_LENGTH = 32;
@@ -26,11 +27,6 @@ export const KEY_LENGTH = 32;
 export const LEAVE_TIMER = "rotate-on-leave";
 const USE_PREFIX = "use:";
 const HOLD_PREFIX = "hold:";
-
-interface Member extends DeviceRef {
-  dialect: KeyDialect;
-  membershipId: string;
-}
 
 /** A (participant, index) key the core holds, for snapshots. @internal */
 export interface HeldKey {
@@ -46,11 +42,12 @@ export interface HeldKey {
 export class KeyManagerCore {
   readonly #config: KeyCoreConfig;
   readonly #localId: string;
-  readonly #members = new Map<string, Member>();
+  readonly #members: KeyMembers;
   readonly #received = new ReceivedKeys();
   readonly #ownKeys = new Map<number, Uint8Array>();
   readonly #pendingUse = new Map<string, { index: number; key: Uint8Array }>();
   readonly #armed = new Set<string>();
+  readonly #transports: ElementTransports;
   #counter: number;
   #useSeq = 0;
   #latest: number | undefined;
@@ -64,7 +61,14 @@ export class KeyManagerCore {
     }
     this.#config = config;
     this.#localId = deviceKey(config.local);
+    this.#members = new KeyMembers(this.#localId);
     this.#counter = config.indexCounter ?? 0;
+    this.#transports = new ElementTransports(config.elementTransport ?? "auto");
+  }
+
+  /** Changes how our keys go to Element members (see `elementTransport.ts`). */
+  public setElementTransport(mode: ElementKeyTransport): void {
+    this.#transports.setMode(mode);
   }
 
   /** The index counter (the next key gets `counter % keyRingSize`). */
@@ -89,7 +93,7 @@ export class KeyManagerCore {
 
   /** Whether that device is a current member of the call, as far as the core was told. */
   public isMember(device: DeviceRef): boolean {
-    return this.#members.has(deviceKey(device));
+    return this.#members.get(deviceKey(device)) !== undefined;
   }
 
   /** Number of remote members. */
@@ -157,60 +161,41 @@ export class KeyManagerCore {
     now: number,
     out: KeyAction[],
   ): void {
-    const gone: DeviceRef[] = [];
-    for (const device of left) {
-      const id = deviceKey(device);
-      const member = this.#members.get(id);
-      if (member === undefined) {
-        continue;
-      }
-      this.#members.delete(id);
+    const rotating = this.#active && this.#config.e2eeEnabled;
+    const delta = this.#members.apply(joined, left, rotating);
+    for (const device of delta.gone) {
+      this.#received.forget(deviceKey(device));
+      this.#transports.forget(deviceKey(device));
+    }
+    for (const id of delta.newSessions) {
+      // Same device, new session (an app restart): its old keys are gone and it needs ours again.
       this.#received.forget(id);
-      gone.push({ userId: member.userId, deviceId: member.deviceId });
     }
-    const joiners: Member[] = [];
-    for (const membership of joined) {
-      const member = this.#toMember(membership);
-      const id = deviceKey(member);
-      if (id === this.#localId) {
-        continue;
-      }
-      const known = this.#members.get(id);
-      this.#members.set(id, member);
-      if (known === undefined) {
-        joiners.push(member);
-      } else if (known.membershipId !== member.membershipId) {
-        // Same device, new session (an app restart): its old keys are gone and it needs ours again.
-        this.#received.forget(id);
-        joiners.push(member);
-      }
-    }
-    if (gone.length > 0) {
-      out.push({ kind: "forget", devices: gone });
-      if (this.#active && this.#config.e2eeEnabled) {
+    if (delta.gone.length > 0) {
+      out.push({ kind: "forget", devices: delta.gone });
+      if (rotating) {
         this.#arm(LEAVE_TIMER, this.#config.timeouts.makeKeyOnLeaveDelayMs, out);
       }
     }
-    if (joiners.length > 0 && this.#active && this.#config.e2eeEnabled) {
-      this.#rotateOnJoin(joiners, now, out);
+    if (delta.allBack) {
+      // Every device that left is back before the rotation on leave (a flapping membership): no one to exclude.
+      this.#members.rotationDue();
+      this.#disarm(LEAVE_TIMER, out);
     }
-    for (const joiner of joiners) {
-      this.#releaseHeld(joiner, now, out);
+    if (rotating) {
+      // A returning device held our key until it left a moment ago: it gets our latest again, no rotation.
+      this.#sendOwn(delta.returners.map(recipientOf), "rejoin", out);
+      if (delta.joiners.length > 0) {
+        this.#rotateOnJoin(delta.joiners, now, out);
+      }
     }
-  }
-
-  #toMember(membership: ParsedMembership): Member {
-    const dialect: KeyDialect = membership.dialect;
-    return {
-      userId: membership.userId,
-      deviceId: membership.deviceId,
-      dialect,
-      membershipId: membership.membershipId,
-    };
+    for (const member of [...delta.returners, ...delta.joiners]) {
+      this.#releaseHeld(member, now, out);
+    }
   }
 
   /** Join (reference §7, PROTOCOL K1): ratchet, reuse a key younger than the join delay, or make a new one. */
-  #rotateOnJoin(joiners: readonly Member[], now: number, out: KeyAction[]): void {
+  #rotateOnJoin(joiners: readonly KeyMember[], now: number, out: KeyAction[]): void {
     if (this.#latest === undefined) {
       this.#newKey(now, false, "new", out);
       return;
@@ -258,11 +243,33 @@ export class KeyManagerCore {
       return;
     }
     const id = deviceKey(arrival.from);
-    if (!this.#members.has(id)) {
+    if (this.#members.get(id) === undefined) {
       this.#hold(id, { kind: "keys", arrival, keys }, out);
       return;
     }
+    this.#applyKeys(arrival, keys, out);
+  }
+
+  /**
+   * Keys of a member: Element key events only from a device with an Element membership (PROTOCOL G5); the way an
+   * Element member's keys come tells how ours go to it (`auto`), and a change sends it our key the new way.
+   */
+  #applyKeys(arrival: Arrival, keys: readonly ReceivedKeyEntry[], out: KeyAction[]): void {
+    const member = this.#members.get(deviceKey(arrival.from));
+    if (member === undefined) {
+      return;
+    }
+    if (arrival.dialect === "element" && member.dialect !== "element") {
+      out.push({ kind: "dropped", what: "keys", why: "an Element key event without an Element membership" });
+      return;
+    }
     out.push(...this.#received.apply(arrival.from, keys));
+    if (
+      member.dialect === "element" &&
+      this.#transports.observe(deviceKey(member), arrival.way ?? "toDevice", this.#roomAllowed())
+    ) {
+      this.#sendOwn([recipientOf(member)], "transport", out);
+    }
   }
 
   #onRequest(arrival: Arrival, now: number, out: KeyAction[]): void {
@@ -270,7 +277,7 @@ export class KeyManagerCore {
       return;
     }
     const id = deviceKey(arrival.from);
-    if (!this.#members.has(id)) {
+    if (this.#members.get(id) === undefined) {
       this.#hold(id, { kind: "request", arrival }, out);
       return;
     }
@@ -298,7 +305,7 @@ export class KeyManagerCore {
       deviceId: arrival.from.deviceId,
       dialect: arrival.dialect,
     };
-    out.push({ kind: "sendKeys", keys: [latest], to: [to], reason: "reply" });
+    this.#send([latest], [to], "reply", out);
   }
 
   /** PROTOCOL G5: own echoes, plaintext in an encrypted room and a device claim the Olm sender contradicts. */
@@ -317,7 +324,7 @@ export class KeyManagerCore {
     }
   }
 
-  #releaseHeld(member: Member, now: number, out: KeyAction[]): void {
+  #releaseHeld(member: KeyMember, now: number, out: KeyAction[]): void {
     const id = deviceKey(member);
     const queue = this.#received.release(id);
     if (queue === undefined) {
@@ -327,7 +334,7 @@ export class KeyManagerCore {
     let answered = false;
     for (const item of queue) {
       if (item.kind === "keys") {
-        out.push(...this.#received.apply(item.arrival.from, item.keys));
+        this.#applyKeys(item.arrival, item.keys, out);
       } else if (!answered) {
         answered = true;
         this.#answer(item.arrival, now, out);
@@ -336,21 +343,7 @@ export class KeyManagerCore {
   }
 
   #onRequestKeys(from: readonly DeviceRef[], out: KeyAction[]): void {
-    const to: KeyRecipient[] = [];
-    const seen = new Set<string>();
-    for (const device of from) {
-      const id = deviceKey(device);
-      if (id === this.#localId || seen.has(id)) {
-        continue;
-      }
-      seen.add(id);
-      const member = this.#members.get(id);
-      to.push({
-        userId: device.userId,
-        deviceId: device.deviceId,
-        dialect: member?.dialect ?? this.#config.defaultDialect,
-      });
-    }
+    const to = this.#members.requestTargets(from, this.#config.defaultDialect);
     if (to.length > 0) {
       out.push({ kind: "sendRequest", to });
     }
@@ -361,6 +354,7 @@ export class KeyManagerCore {
       return; // cleared meanwhile
     }
     if (id === LEAVE_TIMER) {
+      this.#members.rotationDue();
       if (this.#active && this.#config.e2eeEnabled) {
         this.#newKey(now, this.#current !== undefined, "leave", out);
       }
@@ -409,9 +403,7 @@ export class KeyManagerCore {
       const member = this.#members.get(deviceKey(device));
       return member === undefined ? [] : [recipientOf(member)];
     });
-    if (to.length > 0) {
-      out.push({ kind: "sendKeys", keys: [{ index, key }], to, reason: "ratchet" });
-    }
+    this.#send([{ index, key }], to, "ratchet", out);
   }
 
   #onDispose(out: KeyAction[]): void {
@@ -419,6 +411,8 @@ export class KeyManagerCore {
       out.push({ kind: "clearTimer", id });
     }
     this.#armed.clear();
+    this.#members.rotationDue();
+    this.#transports.clear();
     this.#pendingUse.clear();
     this.#received.clearHeld();
     this.#ownKeys.clear();
@@ -436,10 +430,7 @@ export class KeyManagerCore {
     this.#ownKeys.set(index, key);
     this.#latest = index;
     this.#lastNewKeyAt = now;
-    const to = this.#recipients();
-    if (to.length > 0) {
-      out.push({ kind: "sendKeys", keys: [{ index, key }], to, reason });
-    }
+    this.#send([{ index, key }], this.#recipients(), reason, out);
     if (delayUse && this.#current !== undefined) {
       const id = `${USE_PREFIX}${index}:${++this.#useSeq}`;
       this.#pendingUse.set(id, { index, key });
@@ -460,10 +451,27 @@ export class KeyManagerCore {
    */
   #sendOwn(to: KeyRecipient[], reason: string, out: KeyAction[]): void {
     const latest = this.#ownKey(this.#latest);
-    if (to.length === 0 || latest === undefined) {
-      return;
+    if (latest !== undefined) {
+      this.#send([latest], to, reason, out);
     }
-    out.push({ kind: "sendKeys", keys: [latest], to, reason });
+  }
+
+  /** Element members reached by room event get one room event for all of them; everyone else to-device. */
+  #send(keys: OutgoingKey[], to: readonly KeyRecipient[], reason: string, out: KeyAction[]): void {
+    const roomAllowed = this.#roomAllowed();
+    const direct = to.filter(
+      (r) => r.dialect !== "element" || this.#transports.wayFor(deviceKey(r), roomAllowed) === "toDevice",
+    );
+    if (direct.length > 0) {
+      out.push({ kind: "sendKeys", keys, to: direct, reason });
+    }
+    if (direct.length < to.length) {
+      out.push({ kind: "sendRoomKeys", keys, reason });
+    }
+  }
+
+  #roomAllowed(): boolean {
+    return this.#config.roomKeysAllowed?.() ?? false;
   }
 
   #ownKey(index: number | undefined): OutgoingKey | undefined {
@@ -472,7 +480,7 @@ export class KeyManagerCore {
   }
 
   #recipients(): KeyRecipient[] {
-    return [...this.#members.values()].map(recipientOf);
+    return this.#members.recipients();
   }
 
   #arm(id: string, delayMs: number, out: KeyAction[]): void {
@@ -488,10 +496,6 @@ export class KeyManagerCore {
       out.push({ kind: "clearTimer", id });
     }
   }
-}
-
-function recipientOf(member: Member): KeyRecipient {
-  return { userId: member.userId, deviceId: member.deviceId, dialect: member.dialect };
 }
 
 function plainDevice(device: DeviceRef): DeviceRef {

@@ -1,7 +1,8 @@
 /**
- * The I/O shell around {@link KeyManagerCore}: feeds it membership changes, to-device key events and the clock,
- * and carries out its actions: timers on the injected `Clock`, keys on the app's `EncryptionKeyProvider` (one at a
- * time, in order), key events and requests through {@link KeyDelivery}.
+ * The I/O shell around {@link KeyManagerCore}: feeds it membership changes, to-device key events, Element key room
+ * events and the clock, and carries out its actions: timers on the injected `Clock`, keys on the app's
+ * `EncryptionKeyProvider` (one at a time, in order), key events and requests through {@link KeyDelivery}, Element
+ * key room events through {@link RoomKeySender}.
  * Internal to the library.
  */
 import { CallParticipant } from "../../call/CallParticipant.js";
@@ -13,11 +14,13 @@ import type { RetryPolicy } from "../../core/retry.js";
 import { SerialQueue } from "../../core/SerialQueue.js";
 import type { EncryptionKeyProvider } from "../../group/EncryptionKeyProvider.js";
 import { KeyEventType } from "../../matrix/eventTypes.js";
-import type { MatrixClientPort, ToDeviceEvent } from "../../matrix/MatrixClientPort.js";
+import type { MatrixClientPort, RoomEvent, ToDeviceEvent } from "../../matrix/MatrixClientPort.js";
 import { parseContent } from "../../matrix/parse.js";
 import type { ElementKeysContent } from "../../matrix/schemas/keys.js";
 import type { ParsedMembership } from "../../matrix/schemas/membership.js";
-import { KeyDelivery, type KeyDeliveryStats } from "./KeyDelivery.js";
+import { KEY_RETRY_POLICY, KeyDelivery, type KeyDeliveryStats } from "./KeyDelivery.js";
+import type { ElementKeyTransport } from "./elementTransport.js";
+import { RoomKeySender } from "./RoomKeySender.js";
 import { KeyManagerCore, type HeldKey } from "./KeyManagerCore.js";
 import type {
   DeviceRef,
@@ -58,6 +61,8 @@ export interface LiveKitKeyManagerOptions {
   e2eeEnabled: boolean;
   allowPlaintextKeys: boolean;
   defaultDialect: KeyDialect;
+  /** How our keys go to Element members (default `"auto"`; see `elementTransport.ts`). */
+  elementKeyTransport?: ElementKeyTransport;
   /** Where our key index counter starts (it lives on the backend, so it survives a rejoin). */
   indexCounter?: number;
   /** A key was installed (ours after the use delay, a member's at once). */
@@ -73,6 +78,7 @@ export class LiveKitKeyManager {
   readonly #options: LiveKitKeyManagerOptions;
   readonly #core: KeyManagerCore;
   readonly #delivery: KeyDelivery;
+  readonly #roomKeys: RoomKeySender;
   readonly #timers = new Map<string, TimerHandle>();
   readonly #provider = new SerialQueue();
   readonly #local: CallParticipant;
@@ -93,6 +99,20 @@ export class LiveKitKeyManager {
       timeouts: options.timeouts,
       random: options.random,
       ...(options.indexCounter === undefined ? {} : { indexCounter: options.indexCounter }),
+      elementTransport: options.elementKeyTransport ?? "auto",
+      // A key room event is Megolm-encrypted in an encrypted room; in a plain one it would be cleartext (K3).
+      roomKeysAllowed: () => this.#roomEncrypted() || options.allowPlaintextKeys,
+    });
+    this.#roomKeys = new RoomKeySender({
+      client: options.client,
+      clock: options.clock,
+      random: options.random,
+      logger: options.logger,
+      roomId: options.roomId,
+      policy: options.retryPolicy ?? KEY_RETRY_POLICY,
+      onGiveUp: (error) => {
+        options.onError(error);
+      },
     });
     this.#delivery = new KeyDelivery({
       client: options.client,
@@ -127,6 +147,16 @@ export class LiveKitKeyManager {
   /** Every (participant, index) key held, ours included. */
   public heldKeys(): HeldKey[] {
     return this.#core.heldKeys();
+  }
+
+  /** Changes how our keys go to Element members. */
+  public setElementKeyTransport(mode: ElementKeyTransport): void {
+    this.#core.setElementTransport(mode);
+  }
+
+  /** Key room events sent. */
+  public get roomKeyEventsSent(): number {
+    return this.#roomKeys.sent;
   }
 
   /** Delivery counters (sendToDevice calls, failures, give-ups). */
@@ -214,6 +244,34 @@ export class LiveKitKeyManager {
     return true;
   }
 
+  /**
+   * An Element key room event (`io.element.call.encryption_keys`, matrix-js-sdk ≤ v41.0's default) in our room: the
+   * sender's keys for the call named by `call_id`. Handled and `true` when it is for this call; the sender's
+   * Element membership, our own echoes and the encryption (never a cleartext key in an encrypted room) are checked
+   * by the core (PROTOCOL G5, K3).
+   */
+  public handleRoomEvent(event: RoomEvent): boolean {
+    if (event.type !== KeyEventType.KeysElement || event.roomId !== this.#options.roomId || this.#disposed) {
+      return false;
+    }
+    const parsed = parseContent(event.type, event.content, this.#log, { transport: "room" });
+    if (!parsed.ok || parsed.kind !== "elementRoomKeys") {
+      return false;
+    }
+    if (parsed.content.call_id !== this.#options.groupCallId) {
+      return false;
+    }
+    const arrival = {
+      from: { userId: event.sender, deviceId: parsed.content.device_id },
+      encrypted: event.encrypted === true,
+      roomEncrypted: this.#roomEncrypted(),
+      dialect: "element" as const,
+      way: "room" as const,
+    };
+    void this.#input({ kind: "keys", arrival, keys: parsed.content.keys, now: this.#options.clock.now() });
+    return true;
+  }
+
   /** Resolves when every send, provider call and ratchet started so far has finished (tests, demo). */
   public async settled(): Promise<void> {
     while (this.#inFlight.size > 0) {
@@ -234,6 +292,7 @@ export class LiveKitKeyManager {
     }
     this.#timers.clear();
     this.#delivery.dispose();
+    this.#roomKeys.dispose();
   }
 
   /** Shuts the manager down for good (the group call ended). */
@@ -267,6 +326,12 @@ export class LiveKitKeyManager {
           recipients: action.to.length,
         });
         return this.#sendKeys(action.keys, action.to);
+      case "sendRoomKeys":
+        this.#log.debug("sending keys as a room event", {
+          reason: action.reason,
+          indices: action.keys.map((k) => k.index),
+        });
+        return this.#roomKeys.send(KeyEventType.KeysElement, () => this.#elementRoomContent(action.keys));
       case "sendRequest":
         return this.#delivery.send(
           "key request",
@@ -376,6 +441,16 @@ export class LiveKitKeyManager {
     };
   }
 
+  /** `io.element.call.encryption_keys` as a room event, as matrix-js-sdk 37.5 reads it (unpadded base64). */
+  #elementRoomContent(keys: readonly OutgoingKey[]): Record<string, unknown> {
+    return {
+      keys: keys.map((k) => ({ index: k.index, key: encodeBase64(k.key).replace(/=+$/, "") })),
+      device_id: this.#options.client.deviceId,
+      call_id: this.#options.groupCallId,
+      sent_ts: this.#options.clock.now(),
+    };
+  }
+
   #keysContent(keys: readonly OutgoingKey[]): Record<string, unknown> {
     return {
       keys: keys.map((k) => ({ index: k.index, key: encodeBase64(k.key) })),
@@ -407,7 +482,7 @@ export class LiveKitKeyManager {
 
 const KEY_EVENT_TYPES = new Set<string>(Object.values(KeyEventType));
 
-/** The famedly key event and request types (element keys are not read yet, PROTOCOL P3). */
+/** The to-device key event and request types (famedly's and Element's). */
 function isKeyEventType(type: string): boolean {
   return KEY_EVENT_TYPES.has(type);
 }

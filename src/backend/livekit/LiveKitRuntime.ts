@@ -33,6 +33,7 @@ export function createLiveKitRuntime(
     e2eeEnabled: backend.e2eeEnabled,
     allowPlaintextKeys: ctx.options.allowPlaintextKeys,
     defaultDialect: ctx.options.dialect,
+    elementKeyTransport: ctx.elementKeyTransport,
     indexCounter: indexCounters.get(backend) ?? 0,
     onKeysChanged: (participant, index) => {
       ctx.emit({ kind: "keysChanged", change: { participant, index } });
@@ -59,6 +60,12 @@ export function createLiveKitRuntime(
     },
     onToDevice: (event) => {
       manager.handleToDevice(event);
+    },
+    onRoomEvent: (event) => {
+      manager.handleRoomEvent(event);
+    },
+    setElementKeyTransport: (mode) => {
+      manager.setElementKeyTransport(mode);
     },
     requestEncryptionKey: (participants) => manager.requestEncryptionKey(participants),
     dispose: () => {

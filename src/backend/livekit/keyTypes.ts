@@ -7,6 +7,7 @@
 import type { RandomSource } from "../../core/random.js";
 import type { ParsedMembership } from "../../matrix/schemas/membership.js";
 import type { CallTimeouts } from "../../call/timeouts.js";
+import type { ElementKeyTransport, KeyWay } from "./elementTransport.js";
 
 /** The dialects a key event can be written in (PROTOCOL §1; element has no key request). @internal */
 export type KeyDialect = "famedly-v1" | "famedly-v2" | "element";
@@ -57,6 +58,13 @@ export interface KeyCoreConfig {
   readonly random: RandomSource;
   /** Where the index counter starts (it survives `dispose`, as the reference's does; reference §10.2). */
   readonly indexCounter?: number;
+  /** How our keys go to Element members (default `"auto"`; see `elementTransport.ts`). */
+  readonly elementTransport?: ElementKeyTransport;
+  /**
+   * Whether a key room event would not be cleartext now (an encrypted room, or `allowPlaintextKeys`; PROTOCOL K3).
+   * Default: never (Element members then get to-device keys only).
+   */
+  readonly roomKeysAllowed?: () => boolean;
 }
 
 /** How a received key event or request arrived; the core applies PROTOCOL G5 to it. @internal */
@@ -71,6 +79,8 @@ export interface Arrival {
   readonly roomEncrypted: boolean;
   /** The dialect it came in (a reply to a request uses it, PROTOCOL P2). */
   readonly dialect: KeyDialect;
+  /** How it came: to-device (default) or as a room event (Element's room-event keys). */
+  readonly way?: KeyWay;
 }
 
 /** One key entry as received: `{index, key}` with the key in base64. @internal */
@@ -146,6 +156,13 @@ export type KeyAction =
       keys: readonly OutgoingKey[];
       to: readonly KeyRecipient[];
       /** Why, for logs and the demo: `new`, `reuse`, `join`, `enter`, `reply`, `ratchet`. */
+      reason: string;
+    }
+  | {
+      /** Send these keys of ours as one Element room event (every Element member of the room reads it). */
+      kind: "sendRoomKeys";
+      keys: readonly OutgoingKey[];
+      /** Why, as for `sendKeys`. */
       reason: string;
     }
   | {

@@ -1,9 +1,10 @@
 // Group-call input: membership state events (com.famedly.call.member v1/v2/livekit/leave,
-// org.matrix.msc3401.call.member), in-call reactions, redactions and MSC4075 notifications; mutated and from any
+// org.matrix.msc3401.call.member), in-call reactions, redactions, MSC4075 notifications and Element key room events
+// (io.element.call.encryption_keys, encrypted or not); mutated and from any
 // member. Whoever lands more group-call event types adds an arbitrary here (one per type) and lists it in
 // `groupEvent`.
 import fc from "fast-check";
-import { GroupEventType } from "../../../src/matrix/eventTypes.js";
+import { GroupEventType, KeyEventType } from "../../../src/matrix/eventTypes.js";
 import { wireExamples } from "../../helpers/wireExamples.js";
 import { mutated } from "./mutate.js";
 import type { FuzzEvent, FuzzWorld } from "./types.js";
@@ -85,7 +86,37 @@ export function groupRoomEvent(world: FuzzWorld): fc.Arbitrary<FuzzEvent> {
     );
 }
 
+const elementRoomKeys: Record<string, unknown> = {
+  keys: [{ index: 255, key: "AQIDBAUGBwgJCgsMDQ4PEA" }],
+  device_id: "DEVICE",
+  call_id: "",
+  sent_ts: 1,
+};
+
+/** Element key room events (matrix-js-sdk 37.5's default key transport), mutated, Megolm-encrypted or not. */
+export function elementRoomKeysEvent(world: FuzzWorld): fc.Arbitrary<FuzzEvent> {
+  return fc
+    .record({
+      content: fc.oneof(fc.constant<unknown>(elementRoomKeys), mutated(elementRoomKeys)),
+      sender: sender(world),
+      room: fc.constantFrom(...world.calls.map((c) => c.roomId)),
+      encrypted: fc.boolean(),
+    })
+    .map(({ content, sender: s, room, encrypted }): FuzzEvent => ({
+      transport: "room",
+      roomId: room,
+      event: {
+        type: KeyEventType.KeysElement,
+        sender: s,
+        content: content as Record<string, unknown>,
+        originServerTs: Date.now(),
+        unsigned: { age: 0 },
+        ...(encrypted ? { encrypted: true } : {}),
+      },
+    }));
+}
+
 /** Any group-call event. */
 export function groupEvent(world: FuzzWorld): fc.Arbitrary<FuzzEvent> {
-  return fc.oneof(membershipEvent(world), groupRoomEvent(world));
+  return fc.oneof(membershipEvent(world), groupRoomEvent(world), elementRoomKeysEvent(world));
 }

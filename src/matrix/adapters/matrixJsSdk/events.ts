@@ -32,6 +32,10 @@ export function toRoomEvent(event: MatrixEvent): RoomEvent | undefined {
   if (redacts !== undefined) {
     out.redacts = redacts;
   }
+  // A decrypted room event keeps its `m.room.encrypted` wire event: `isEncrypted()` stays true (state never is).
+  if (typeof event.isEncrypted === "function" && event.isEncrypted()) {
+    out.encrypted = true;
+  }
   return out;
 }
 
