@@ -99,7 +99,10 @@ export class LocalHomeserver {
     sender: { userId: string; deviceId: string },
     type: string,
     content: object,
-  ): Promise<{ eventId: string }> {
+  ): Promise<{
+    /** The id of the sent event. */
+    eventId: string;
+  }> {
     this.#assertOpen();
     const result = sendRoomEvent(this.#core, sender, roomId, type, content, true);
     await this.#received();

@@ -203,7 +203,8 @@ export class GroupCallRegistry {
       return FAMEDLY_JOIN;
     }
     const encrypted = this.#deps.client.getRoom(roomId)?.encrypted ?? true;
-    const roomKeys = opts.elementKeyTransport !== "to-device" && (encrypted || this.#deps.options.allowPlaintextKeys);
+    const roomKeys =
+      opts.elementKeyTransport !== "to-device" && (encrypted || this.#deps.options.allowPlaintextKeys);
     return elementJoinNeeds(roomKeys, encrypted);
   }
 
@@ -245,7 +246,11 @@ export class GroupCallRegistry {
     if (room?.myMembership !== "join") {
       throw new VoipError(VoipErrorCode.Forbidden, `may not join group calls in ${roomId}: not joined`);
     }
-    const missing = missingJoinLevel(room.powerLevels, this.#deps.client.userId, this.#joinNeeds(roomId, opts));
+    const missing = missingJoinLevel(
+      room.powerLevels,
+      this.#deps.client.userId,
+      this.#joinNeeds(roomId, opts),
+    );
     if (missing !== undefined) {
       throw new VoipError(
         VoipErrorCode.Forbidden,
@@ -332,10 +337,7 @@ export class GroupCallRegistry {
     void callDelegate(this.#log, () => this.#deps.delegate.handleNewGroupCall?.(session));
   }
 
-  #create(
-    memberships: RoomMemberships,
-    init: GroupCallInit,
-  ): GroupCallSession {
+  #create(memberships: RoomMemberships, init: GroupCallInit): GroupCallSession {
     const deps = this.#deps;
     const ctx: GroupCallContext = {
       client: deps.client,

@@ -83,7 +83,11 @@ export function missingJoinLevel(
 }
 
 /** Whether `userId` may publish a call membership (and send what the call needs, `needs`). */
-export function canPublishMembership(levels: Levels, userId: string, needs: JoinNeeds = FAMEDLY_JOIN): boolean {
+export function canPublishMembership(
+  levels: Levels,
+  userId: string,
+  needs: JoinNeeds = FAMEDLY_JOIN,
+): boolean {
   return missingJoinLevel(levels, userId, needs) === undefined;
 }
 

@@ -260,6 +260,9 @@ export class SimulatedCall {
           }
           break;
         }
+        case "sendRoomKeys":
+          // The simulated cores have no `roomKeysAllowed`: they never send room events.
+          throw new Error("the simulated call delivers to-device keys only");
         case "sendRequest":
         case "setKey":
         case "forget":
