@@ -182,6 +182,25 @@ describe("Element room-event keys in an encrypted room (default: auto)", () => {
   });
 });
 
+describe("after we left", () => {
+  it("a member's key room event (it reaches the whole room) is not taken by the call we left", async () => {
+    const { us, el } = await setup();
+    await el.join();
+    await world.advance(10_000);
+    await us.group!.leave();
+    await world.settle();
+    // The call goes on without us: the member re-publishes, and the call is discovered again, not entered.
+    await el.join();
+    await world.settle();
+    const again = us.voip.groupCalls.get(`${world.roomId}:`);
+    expect(again).toBeDefined();
+    expect(again).not.toBe(us.group);
+    await el.sendRoomKey(8, KEY);
+    await world.advance(10_000);
+    expect(us.keys.keyOf("@el:local:EL", 8)).toBeUndefined();
+  });
+});
+
 describe("switching transports (auto)", () => {
   it("a member whose keys come to-device gets ours to-device from then on; a room-event key from it switches back for good", async () => {
     const { us, el, el2 } = await setup();

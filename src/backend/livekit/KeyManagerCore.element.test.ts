@@ -128,6 +128,7 @@ describe("KeyManagerCore: our keys to Element members", () => {
 describe("KeyManagerCore: Element key events (G5)", () => {
   it("an Element key event from a member with a famedly membership is dropped", () => {
     const core = elementCore("auto");
+    core.handle({ kind: "enter", now: T0 });
     const actions = receive(core, FAMEDLY, "room");
     expect(of(actions, "setKey")).toEqual([]);
     expect(of(actions, "dropped")[0]?.why).toMatch(/Element membership/);
@@ -135,6 +136,7 @@ describe("KeyManagerCore: Element key events (G5)", () => {
 
   it("an Element key room event in cleartext in an encrypted room is dropped; in a plain room it is taken", () => {
     const core = elementCore("auto");
+    core.handle({ kind: "enter", now: T0 });
     const cleartext = (roomEncrypted: boolean): Arrival => ({
       from: EL,
       encrypted: false,
@@ -160,11 +162,28 @@ describe("KeyManagerCore: Element key events (G5)", () => {
 
   it("a held early Element key whose sender turns out to be a famedly member is dropped on release", () => {
     const core = testCore(ME, { roomKeysAllowed: () => true });
+    core.handle({ kind: "enter", now: T0 });
     const held = receive(core, FAMEDLY, "room");
     expect(of(held, "setTimer")).toHaveLength(1);
     const released = core.handle({ kind: "membership", joined: [membership(FAMEDLY)], left: [], now: T0 });
     expect(of(released, "setKey")).toEqual([]);
     expect(of(released, "dropped")[0]?.why).toMatch(/Element membership/);
+  });
+});
+
+describe("KeyManagerCore: key room events are for the call's members", () => {
+  it("taken once we pre-shared or entered, until dispose; to-device keys are taken either way", () => {
+    const core = elementCore("auto");
+    const before = receive(core, EL, "room");
+    expect(of(before, "setKey")).toEqual([]);
+    expect(of(before, "dropped")[0]?.why).toBe("a key room event while we are not in the call");
+    expect(of(receive(core, EL, "toDevice"), "setKey")).toHaveLength(1);
+    core.handle({ kind: "preShare", now: T0 });
+    expect(of(receive(core, EL, "room", 2), "setKey")).toHaveLength(1);
+    core.handle({ kind: "dispose" });
+    expect(of(receive(core, EL, "room", 3), "setKey")).toEqual([]);
+    core.handle({ kind: "enter", now: T0 });
+    expect(of(receive(core, EL, "room", 4), "setKey")).toHaveLength(1);
   });
 });
 

@@ -54,6 +54,8 @@ export class KeyManagerCore {
   #current: number | undefined;
   #lastNewKeyAt = Number.NEGATIVE_INFINITY;
   #active = false;
+  /** Room-event keys are for the call's members: taken once we pre-shared or entered, until dispose. */
+  #joining = false;
 
   public constructor(config: KeyCoreConfig) {
     if (!Number.isInteger(config.keyRingSize) || config.keyRingSize < 1) {
@@ -215,6 +217,7 @@ export class KeyManagerCore {
     if (!this.#config.e2eeEnabled) {
       return;
     }
+    this.#joining = true;
     if (this.#latest !== undefined && now - this.#lastNewKeyAt < this.#config.timeouts.makeKeyOnJoinDelayMs) {
       this.#sendOwn(this.#recipients(), "reuse", out);
       return;
@@ -227,6 +230,7 @@ export class KeyManagerCore {
       return;
     }
     this.#active = true;
+    this.#joining = true;
     if (!this.#config.e2eeEnabled) {
       return;
     }
@@ -240,6 +244,16 @@ export class KeyManagerCore {
 
   #onKeys(arrival: Arrival, keys: readonly ReceivedKeyEntry[], out: KeyAction[]): void {
     if (!this.#accept(arrival, "keys", out)) {
+      return;
+    }
+    if (arrival.way === "room" && !this.#joining) {
+      // A room event reaches everyone in the room; to-device keys go to the call's members only. Do the same.
+      out.push({
+        kind: "dropped",
+        what: "keys",
+        why: "a key room event while we are not in the call",
+        from: arrival.from,
+      });
       return;
     }
     const id = deviceKey(arrival.from);
@@ -420,6 +434,7 @@ export class KeyManagerCore {
     this.#current = undefined;
     this.#lastNewKeyAt = Number.NEGATIVE_INFINITY;
     this.#active = false;
+    this.#joining = false;
   }
 
   /** A new key at the next index, sent to every member before we use it (at once, or after the use delay). */
@@ -456,18 +471,8 @@ export class KeyManagerCore {
     }
   }
 
-  /** Element members reached by room event get one room event for all of them; everyone else to-device. */
   #send(keys: OutgoingKey[], to: readonly KeyRecipient[], reason: string, out: KeyAction[]): void {
-    const roomAllowed = this.#roomAllowed();
-    const direct = to.filter(
-      (r) => r.dialect !== "element" || this.#transports.wayFor(deviceKey(r), roomAllowed) === "toDevice",
-    );
-    if (direct.length > 0) {
-      out.push({ kind: "sendKeys", keys, to: direct, reason });
-    }
-    if (direct.length < to.length) {
-      out.push({ kind: "sendRoomKeys", keys, reason });
-    }
+    out.push(...this.#transports.route(keys, to, reason, this.#roomAllowed()));
   }
 
   #roomAllowed(): boolean {

@@ -16,11 +16,9 @@
  */
 
 import type { ElementKeyTransport } from "../../group/elementKeyTransport.js";
+import { deviceKey, type KeyAction, type KeyRecipient, type KeyWay, type OutgoingKey } from "./keyTypes.js";
 
 export type { ElementKeyTransport };
-
-/** The way one key event travels. @internal */
-export type KeyWay = "room" | "toDevice";
 
 /** See the file comment. @internal */
 export class ElementTransports {
@@ -64,6 +62,29 @@ export class ElementTransports {
     const wayBefore = this.wayFor(id, roomAllowed);
     this.#observed.set(id, way);
     return this.wayFor(id, roomAllowed) !== wayBefore;
+  }
+
+  /**
+   * The send actions for `keys` to `to`: Element members reached by room event get one `sendRoomKeys` for all of
+   * them; everyone else one `sendKeys` (to-device).
+   */
+  public route(
+    keys: readonly OutgoingKey[],
+    to: readonly KeyRecipient[],
+    reason: string,
+    roomAllowed: boolean,
+  ): KeyAction[] {
+    const direct = to.filter(
+      (r) => r.dialect !== "element" || this.wayFor(deviceKey(r), roomAllowed) === "toDevice",
+    );
+    const out: KeyAction[] = [];
+    if (direct.length > 0) {
+      out.push({ kind: "sendKeys", keys, to: direct, reason });
+    }
+    if (direct.length < to.length) {
+      out.push({ kind: "sendRoomKeys", keys, reason });
+    }
+    return out;
   }
 
   /** The member left: its next session starts over. */

@@ -7,7 +7,10 @@
 import type { RandomSource } from "../../core/random.js";
 import type { ParsedMembership } from "../../matrix/schemas/membership.js";
 import type { CallTimeouts } from "../../call/timeouts.js";
-import type { ElementKeyTransport, KeyWay } from "./elementTransport.js";
+import type { ElementKeyTransport } from "../../group/elementKeyTransport.js";
+
+/** The way one key event travels: Olm to-device, or an Element key room event. @internal */
+export type KeyWay = "room" | "toDevice";
 
 /** The dialects a key event can be written in (PROTOCOL §1; element has no key request). @internal */
 export type KeyDialect = "famedly-v1" | "famedly-v2" | "element";
