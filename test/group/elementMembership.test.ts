@@ -146,6 +146,21 @@ describe("element membership dialect", () => {
     expect(again.participants.map((p) => p.id)).toEqual(["@p0:local:P0"]);
   });
 
+  it("joining an Element call found in the room (incomingGroupCall) publishes the Element membership", async () => {
+    const { a, b } = await setup();
+    const found: GroupCallSession[] = [];
+    b.voip.on("incomingGroupCall", (session) => found.push(session));
+    await enterElement(a);
+    expect(found.map((s) => s.groupCallId)).toEqual([""]);
+    await found[0]?.enter();
+    await world.settle();
+    expect(elementState("_@p1:local_P1")).toMatchObject({ device_id: "P1", call_id: "" });
+    expect(world.hs.getRoomState(world.roomId).filter((e) => e.type === "com.famedly.call.member")).toEqual(
+      [],
+    );
+    expect(a.group?.participants.map((p) => p.id).sort()).toEqual(["@p0:local:P0", "@p1:local:P1"]);
+  });
+
   it("leaves with an explicit {} when the server has no delayed events", async () => {
     const { a } = await setup(undefined, false);
     await enterElement(a);

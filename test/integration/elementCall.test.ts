@@ -8,6 +8,10 @@ import {
   MatrixRTCSessionEvent,
   type JoinSessionConfig,
 } from "matrix-js-sdk/lib/matrixrtc/MatrixRTCSession.js";
+import {
+  RoomAndToDeviceEvents,
+  type EnabledTransports,
+} from "matrix-js-sdk/lib/matrixrtc/RoomAndToDeviceKeyTransport.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LiveKitBackend, VoIP, type GroupCallSession } from "../../src/index.js";
 import { createNodeDelegate } from "../../src/node/index.js";
@@ -34,19 +38,40 @@ interface JsSdkMember {
   id: string;
   session?: MatrixRTCSession;
   emitted: EmittedKey[];
+  /** Every switch of js-sdk's key transport (to room events once it received one, with the to-device transport). */
+  switched: EnabledTransports[];
 }
 
-/** Which key transport js-sdk is told to use. */
-interface Transport {
+/** One run: the key transport on each side, the room kind, who joins first. */
+interface Variant {
   name: string;
-  config: Partial<JoinSessionConfig>;
+  /** js-sdk's join options for the transport. */
+  jsSdk: Partial<JoinSessionConfig>;
+  /** Our `elementKeyTransport` (default `"auto"`). */
+  ours?: "to-device";
+  encrypted: boolean;
+  /** `"js-sdk"`: the call is running when we find it in the room and join it. */
+  first: "us" | "js-sdk";
 }
 
-const TRANSPORTS: Transport[] = [
+const TO_DEVICE = { useExperimentalToDeviceTransport: true };
+const VARIANTS: Variant[] = [
   {
-    name: "to-device keys (useExperimentalToDeviceTransport)",
-    config: { useExperimentalToDeviceTransport: true },
+    name: "to-device keys, encrypted room",
+    jsSdk: TO_DEVICE,
+    ours: "to-device",
+    encrypted: true,
+    first: "us",
   },
+  {
+    name: "to-device keys, plain room",
+    jsSdk: TO_DEVICE,
+    ours: "to-device",
+    encrypted: false,
+    first: "js-sdk",
+  },
+  { name: "room-event keys (js-sdk's default), encrypted room", jsSdk: {}, encrypted: true, first: "js-sdk" },
+  { name: "room-event keys (js-sdk's default), plain room", jsSdk: {}, encrypted: false, first: "us" },
 ];
 
 /** Us: a fresh VoIP and key provider per room call, on alice's client (which talks through a recording proxy). */
@@ -54,6 +79,8 @@ let us: { tc: TestClient; id: string; voip: VoIP; keys: RecordingKeyProvider; gr
 let bob: JsSdkMember;
 let carol: JsSdkMember;
 let proxy: RecordingProxy;
+/** Every js-sdk session of the run, stopped at the end. */
+const sessions: MatrixRTCSession[] = [];
 
 beforeAll(async () => {
   proxy = await startRecordingProxy(synapse().baseUrl);
@@ -65,15 +92,18 @@ beforeAll(async () => {
   });
   const [alice, bobClient, carolClient] = clients as [TestClient, TestClient, TestClient];
   us = { tc: alice, id: participantId(alice), ...ourVoip(alice) };
-  bob = { tc: bobClient, id: participantId(bobClient), emitted: [] };
-  carol = { tc: carolClient, id: participantId(carolClient), emitted: [] };
+  bob = { tc: bobClient, id: participantId(bobClient), emitted: [], switched: [] };
+  carol = { tc: carolClient, id: participantId(carolClient), emitted: [], switched: [] };
 }, 120_000);
 
 afterAll(async () => {
   await us.voip.dispose().catch(() => undefined);
-  for (const member of [bob, carol]) {
-    await member.session?.stop();
+  for (const session of sessions) {
+    await session.stop();
   }
+  // js-sdk's RoomKeyTransport retries a failed decryption once after 1 s; let that run before the clients' Rust
+  // crypto is freed ("null pointer passed to rust" otherwise).
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
   for (const tc of [us.tc, bob.tc, carol.tc]) {
     tc.stop();
   }
@@ -132,15 +162,19 @@ function weSee(): string[] {
   return (us.group?.participants ?? []).map((p) => p.id).sort();
 }
 
-function joinJsSdk(member: JsSdkMember, roomId: string, transport: Transport): void {
+function joinJsSdk(member: JsSdkMember, roomId: string, variant: Variant): void {
   const room = member.tc.client.getRoom(roomId);
   if (room === null) {
     throw new Error(`${member.id} has no room ${roomId}`);
   }
   if (member.session === undefined) {
     member.session = member.tc.client.matrixRTC.getRoomSession(room);
+    sessions.push(member.session);
     member.session.on(MatrixRTCSessionEvent.EncryptionKeyChanged, (key, index, participant) => {
       member.emitted.push({ participantId: participant, index, key: new Uint8Array(key) });
+    });
+    member.session.on(RoomAndToDeviceEvents.EnabledTransportsChanged, (enabled) => {
+      member.switched.push(enabled);
     });
   }
   member.session.joinRoomSession(
@@ -154,110 +188,133 @@ function joinJsSdk(member: JsSdkMember, roomId: string, transport: Transport): v
       makeKeyDelay: KEY_DELAY_MS,
       useKeyDelay: KEY_DELAY_MS,
       updateEncryptionKeyThrottle: KEY_DELAY_MS,
-      ...transport.config,
+      ...variant.jsSdk,
     },
   );
 }
 
-describe.each(TRANSPORTS)(
-  "Element Call interop with matrix-js-sdk 37.5's MatrixRTCSession, $name",
-  (transport) => {
-    it.each([{ encrypted: true }, { encrypted: false }])(
-      "encrypted room: $encrypted — members, keys both ways, leaves on either side rotate",
-      async ({ encrypted }) => {
-        const roomId = await createRoom(us.tc, [bob.tc, carol.tc], { encrypted });
-        await us.voip.dispose();
-        Object.assign(us, ourVoip(us.tc));
-        for (const member of [bob, carol]) {
-          member.session = undefined;
-          member.emitted = [];
-        }
-        const sentBefore = proxy.requests.length;
-        us.group = await us.voip.fetchOrCreateGroupCall(
+describe("Element Call interop with matrix-js-sdk 37.5's MatrixRTCSession", () => {
+  it.each(VARIANTS)(
+    "$name, $first first: members, keys both ways, leaves on either side rotate",
+    async (variant) => {
+      const roomId = await createRoom(us.tc, [bob.tc, carol.tc], { encrypted: variant.encrypted });
+      await us.voip.dispose();
+      Object.assign(us, ourVoip(us.tc));
+      for (const member of [bob, carol]) {
+        member.session = undefined;
+        member.emitted = [];
+        member.switched = [];
+      }
+      // We never put a key in a cleartext room event (PROTOCOL K3): js-sdk on room events gets none in a plain room.
+      const jsSdkGetsOurKeys = variant.ours === "to-device" || variant.encrypted;
+      const sentBefore = proxy.requests.length;
+      const found = new Promise<GroupCallSession>((resolve) => {
+        us.voip.on("incomingGroupCall", (session) => {
+          if (session.roomId === roomId) {
+            resolve(session);
+          }
+        });
+      });
+      const enterUs = async (): Promise<GroupCallSession> => {
+        const group = await us.voip.fetchOrCreateGroupCall(
           "",
           roomId,
           new LiveKitBackend({ livekitServiceUrl: LIVEKIT_SERVICE_URL, livekitAlias: roomId }),
           "m.call",
           "m.room",
-          { membershipDialect: "element" },
+          { membershipDialect: "element", ...(variant.ours ? { elementKeyTransport: variant.ours } : {}) },
         );
-        await us.group.enter();
-        joinJsSdk(bob, roomId, transport);
-        joinJsSdk(carol, roomId, transport);
-        const everyone = [us.id, bob.id, carol.id].sort();
+        us.group = group;
+        await group.enter();
+        return group;
+      };
+      let group: GroupCallSession;
+      if (variant.first === "us") {
+        group = await enterUs();
+        joinJsSdk(bob, roomId, variant);
+        joinJsSdk(carol, roomId, variant);
+      } else {
+        // Joining an Element call already running: we find it in the room and join it in Element's dialect.
+        joinJsSdk(bob, roomId, variant);
+        joinJsSdk(carol, roomId, variant);
+        const call = await found;
+        group = await enterUs();
+        expect(group).toBe(call);
+      }
+      const everyone = [us.id, bob.id, carol.id].sort();
+      const keysFlow = (m: JsSdkMember): boolean =>
+        weHaveKeyOf(m) && (!jsSdkGetsOurKeys || jsSdkHasOurKey(m));
 
-        // Each side sees the others as members.
-        await waitFor("js-sdk (bob, carol) and us to see all three members", () =>
-          [jsSdkSees(bob), jsSdkSees(carol), weSee()].every((seen) => same(seen, everyone)),
-        );
+      // Each side sees the others as members.
+      await waitFor("js-sdk (bob, carol) and us to see all three members", () =>
+        [jsSdkSees(bob), jsSdkSees(carol), weSee()].every((seen) => same(seen, everyone)),
+      );
 
-        // Keys both ways, byte for byte: js-sdk's EncryptionKeyChanged carries our key (32 bytes: js-sdk 37.5 takes
-        // any length), our key provider gets js-sdk's 16-byte keys.
-        await waitFor("bob and carol to emit our key; us to hold theirs", () =>
-          [bob, carol].every((m) => jsSdkHasOurKey(m) && weHaveKeyOf(m)),
-        );
-        expect(ourKey()?.key).toHaveLength(32);
-        expect(newestEmitted(bob, bob.id)?.key).toHaveLength(16);
+      // Keys both ways, byte for byte: js-sdk's EncryptionKeyChanged carries our key (32 bytes: js-sdk 37.5 takes
+      // any length), our key provider gets js-sdk's 16-byte keys.
+      await waitFor("us to hold bob's and carol's keys, and they ours", () => [bob, carol].every(keysFlow));
+      expect(ourKey()?.key).toHaveLength(32);
+      expect(newestEmitted(bob, bob.id)?.key).toHaveLength(16);
 
-        // A js-sdk member leaves: we and bob see it; both rotate, and each gets the other's new key.
-        const before = { ours: ourKey()!.index, bobs: newestEmitted(bob, bob.id)!.index };
-        await carol.session!.leaveRoomSession(5_000);
-        await waitFor("bob and us to see carol gone", () =>
-          [jsSdkSees(bob), weSee()].every((seen) => same(seen, [us.id, bob.id].sort())),
-        );
-        await waitFor("us and bob to rotate and hold each other's new key", () => {
-          const bobs = newestEmitted(bob, bob.id);
-          return (
-            ourKey()?.index !== before.ours &&
-            bobs?.index !== before.bobs &&
-            jsSdkHasOurKey(bob) &&
-            weHaveKeyOf(bob)
-          );
-        });
+      // A js-sdk member leaves: we and bob see it; both rotate, and each gets the other's new key.
+      const before = { ours: ourKey()!.index, bobs: newestEmitted(bob, bob.id)!.index };
+      await carol.session!.leaveRoomSession(5_000);
+      await waitFor("bob and us to see carol gone", () =>
+        [jsSdkSees(bob), weSee()].every((seen) => same(seen, [us.id, bob.id].sort())),
+      );
+      await waitFor("us and bob to rotate and hold each other's new key", () => {
+        const bobs = newestEmitted(bob, bob.id);
+        return ourKey()?.index !== before.ours && bobs?.index !== before.bobs && keysFlow(bob);
+      });
 
-        // Carol rejoins (a new membership): everyone holds everyone's current key again.
-        joinJsSdk(carol, roomId, transport);
-        await waitFor("everyone to see carol back", () =>
-          [jsSdkSees(bob), jsSdkSees(carol), weSee()].every((seen) => same(seen, everyone)),
-        );
-        await waitFor("bob and carol to emit our current key; us to hold theirs", () =>
-          [bob, carol].every((m) => jsSdkHasOurKey(m) && weHaveKeyOf(m)),
-        );
+      // Carol rejoins (a new membership): everyone holds everyone's current key again.
+      joinJsSdk(carol, roomId, variant);
+      await waitFor("everyone to see carol back", () =>
+        [jsSdkSees(bob), jsSdkSees(carol), weSee()].every((seen) => same(seen, everyone)),
+      );
+      await waitFor("us to hold bob's and carol's current keys, and they ours", () =>
+        [bob, carol].every(keysFlow),
+      );
 
-        // We leave: bob and carol see it and rotate; bob's new key reaches carol, not us.
-        const bobsBefore = newestEmitted(bob, bob.id)!.index;
-        await us.group.leave();
-        await waitFor("bob and carol to see us gone", () =>
-          [jsSdkSees(bob), jsSdkSees(carol)].every((seen) => same(seen, [bob.id, carol.id].sort())),
-        );
-        const bobsNew = await waitFor("bob to rotate and carol to get bob's new key", () => {
-          const bobs = newestEmitted(bob, bob.id);
-          const atCarol = bobs === undefined ? undefined : newestEmitted(carol, bob.id);
-          return bobs !== undefined && bobs.index !== bobsBefore && equal(atCarol?.key, bobs.key) && bobs;
-        });
-        expect(us.keys.keyOf(bob.id, bobsNew.index)).not.toEqual(bobsNew.key);
+      // We leave: bob and carol see it and rotate; bob's new key reaches carol, not us.
+      const bobsBefore = newestEmitted(bob, bob.id)!.index;
+      await group.leave();
+      await waitFor("bob and carol to see us gone", () =>
+        [jsSdkSees(bob), jsSdkSees(carol)].every((seen) => same(seen, [bob.id, carol.id].sort())),
+      );
+      const bobsNew = await waitFor("bob to rotate and carol to get bob's new key", () => {
+        const bobs = newestEmitted(bob, bob.id);
+        const atCarol = bobs === undefined ? undefined : newestEmitted(carol, bob.id);
+        return bobs !== undefined && bobs.index !== bobsBefore && equal(atCarol?.key, bobs.key) && bobs;
+      });
+      expect(us.keys.keyOf(bob.id, bobsNew.index)).not.toEqual(bobsNew.key);
+      for (const member of [bob, carol]) {
+        await member.session!.leaveRoomSession(5_000);
+      }
 
-        for (const member of [bob, carol]) {
-          await member.session!.leaveRoomSession(5_000);
+      if (!jsSdkGetsOurKeys) {
+        expect(bob.emitted.filter((e) => e.participantId === us.id)).toEqual([]);
+      }
+      if (variant.ours === "to-device") {
+        // js-sdk switches to room events for good once one reaches it: none did.
+        expect([...bob.switched, ...carol.switched]).toEqual([]);
+      }
+      // On the wire, from our client: no key readable, no key event type in the clear (PROTOCOL K3).
+      const sent = proxy.requests.slice(sentBefore);
+      const ourKeys = us.keys.log.filter((e) => e.isLocal).map((e) => encodeBase64(e.key));
+      expect(ourKeys.length).toBeGreaterThanOrEqual(2);
+      for (const request of sent) {
+        for (const key of ourKeys) {
+          expect(request.body).not.toContain(key.replace(/=+$/, ""));
         }
-
-        // On the wire, from our client: keys only inside Olm to-device messages, never readable (PROTOCOL K3).
-        const sent = proxy.requests.slice(sentBefore);
-        const ourKeys = us.keys.log.filter((e) => e.isLocal).map((e) => encodeBase64(e.key));
-        expect(ourKeys.length).toBeGreaterThanOrEqual(2);
-        for (const request of sent) {
-          for (const key of ourKeys) {
-            expect(request.body).not.toContain(key.replace(/=+$/, ""));
-          }
-          expect(request.body).not.toContain(KeyEventType.KeysElement);
-          expect(request.path).not.toContain(KeyEventType.KeysElement);
-        }
-        expectOnlyOlmToDevice({ ...proxy, requests: sent });
-      },
-      60_000,
-    );
-  },
-);
+        expect(request.body).not.toContain(KeyEventType.KeysElement);
+        expect(request.path).not.toContain(KeyEventType.KeysElement);
+      }
+      expectOnlyOlmToDevice({ ...proxy, requests: sent });
+    },
+    60_000,
+  );
+});
 
 function same(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
