@@ -8,6 +8,7 @@ import type { ServerArgs } from "../args.js";
 import { waitFor } from "../scenarios/wait.js";
 import type { DemoEnv, MeshEnv } from "./local.js";
 import { withAccounts, type LoggedIn, type SetupContext } from "./matrixServer.js";
+import { DEFAULT_EVENT_LEVELS } from "../../src/testing/powerLevels.js";
 
 /** The name of the rooms the mesh demo creates. */
 const ROOM_NAME = "famedly-calls mesh demo";
@@ -69,15 +70,8 @@ async function findOrCreateMeshRoom(accounts: LoggedIn[], { note, signal }: Setu
     // `events` replaces the server's whole default map: keep its defaults, let members publish call memberships.
     power_level_content_override: {
       events: {
+        ...DEFAULT_EVENT_LEVELS,
         [GroupEventType.Member]: 0,
-        "m.room.name": 50,
-        "m.room.power_levels": 100,
-        "m.room.history_visibility": 100,
-        "m.room.canonical_alias": 50,
-        "m.room.avatar": 50,
-        "m.room.tombstone": 100,
-        "m.room.server_acl": 100,
-        "m.room.encryption": 100,
       },
     },
   });

@@ -1,7 +1,12 @@
 import { MatrixPortError } from "../core/errors.js";
 
-/** Synapse's `createRoom` default `events` map (`synapse/handlers/room.py`). */
-const DEFAULT_EVENT_LEVELS: Readonly<Record<string, number>> = {
+/**
+ * Synapse's `createRoom` default `events` map (`synapse/handlers/room.py`). A `power_level_content_override` with
+ * `events` replaces that whole map, so overrides spread this first.
+ *
+ * @internal
+ */
+export const DEFAULT_EVENT_LEVELS: Readonly<Record<string, number>> = {
   "m.room.name": 50,
   "m.room.power_levels": 100,
   "m.room.history_visibility": 100,

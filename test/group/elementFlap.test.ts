@@ -17,8 +17,7 @@ const LEAVE_DELAY_MS = 4_000;
 
 async function setup(): Promise<{ us: SfuPeer; el: ElementPeer }> {
   world = new SfuWorld();
-  world.hs.setTurnServers(undefined);
-  world.roomId = await world.hs.createRoom({
+  await world.createRoom({
     creator: "@p0:local",
     members: ["@el:local"],
     encrypted: true,

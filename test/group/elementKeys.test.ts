@@ -17,8 +17,7 @@ const KEY = new Uint8Array(16).map((_, i) => i + 1);
 async function setup(): Promise<{ us: SfuPeer; element: MatrixClientPort }> {
   // This file covers the to-device transport (matrix-js-sdk ≥ 41.1); room events: elementRoomKeys.test.ts.
   world = new SfuWorld();
-  world.hs.setTurnServers(undefined);
-  world.roomId = await world.hs.createRoom({
+  await world.createRoom({
     creator: "@p0:local",
     members: ["@el:local"],
     encrypted: true,

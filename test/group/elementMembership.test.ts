@@ -18,8 +18,7 @@ async function setup(
   delayedEvents = true,
 ): Promise<{ a: SfuPeer; b: SfuPeer; requests: string[] }> {
   world = new SfuWorld({ delayedEvents });
-  world.hs.setTurnServers(undefined);
-  world.roomId = await world.hs.createRoom({
+  await world.createRoom({
     creator: "@p0:local",
     members: ["@p1:local"],
     encrypted: false,

@@ -28,8 +28,7 @@ async function join(peer: SfuPeer, element: boolean): Promise<void> {
 describe("mixed Element and famedly members", () => {
   it("everyone holds everyone's current key; a leave rotates for everyone", async () => {
     world = new SfuWorld();
-    world.hs.setTurnServers(undefined);
-    world.roomId = await world.hs.createRoom({
+    await world.createRoom({
       creator: "@p0:local",
       members: ["@p1:local", "@p2:local"],
       encrypted: true,

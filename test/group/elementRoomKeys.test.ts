@@ -27,8 +27,7 @@ async function setup(
   opts: { encrypted?: boolean; voip?: VoipOptions; transport?: "room" | "to-device" | "auto" } = {},
 ): Promise<Setup> {
   world = new SfuWorld();
-  world.hs.setTurnServers(undefined);
-  world.roomId = await world.hs.createRoom({
+  await world.createRoom({
     creator: "@p0:local",
     members: ["@el:local", "@el2:local", "@stranger:local"],
     encrypted: opts.encrypted ?? true,
@@ -296,8 +295,7 @@ describe("Element room-event keys in an unencrypted room", () => {
 describe("discovery", () => {
   it("a call found through an Element membership is entered in Element's shape", async () => {
     world = new SfuWorld();
-    world.hs.setTurnServers(undefined);
-    world.roomId = await world.hs.createRoom({
+    await world.createRoom({
       creator: "@p0:local",
       members: ["@el:local"],
       encrypted: true,

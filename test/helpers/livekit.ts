@@ -55,14 +55,20 @@ export class SfuWorld {
     this.hs = new LocalHomeserver({ ...options, clock: this.clock });
   }
 
+  /** Creates the call's room (TURN off) and remembers its id. */
+  public async createRoom(opts: Parameters<LocalHomeserver["createRoom"]>[0]): Promise<string> {
+    this.hs.setTurnServers(undefined);
+    this.roomId = await this.hs.createRoom(opts);
+    return this.roomId;
+  }
+
   /** Creates `n` users `@p<i>:local` (device `P<i>`), a room with all of them, and their VoIPs. */
   public async setup(
     n: number,
     opts: { encrypted: boolean; voip?: VoipOptions; countFirst?: boolean },
   ): Promise<SfuPeer[]> {
-    this.hs.setTurnServers(undefined);
     const users = Array.from({ length: n }, (_, i) => `@p${i}:local`);
-    this.roomId = await this.hs.createRoom({
+    await this.createRoom({
       creator: users[0]!,
       members: users.slice(1),
       encrypted: opts.encrypted,

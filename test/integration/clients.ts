@@ -8,6 +8,7 @@ import {
 } from "../../src/matrix/adapters/matrixJsSdk/index.js";
 import type { MatrixClientPort, SyncBatch } from "../../src/matrix/MatrixClientPort.js";
 import type { SynapseInfo } from "./synapse.js";
+import { DEFAULT_EVENT_LEVELS } from "../../src/testing/powerLevels.js";
 
 /** The running Synapse (from globalSetup). */
 export function synapse(): SynapseInfo {
@@ -173,16 +174,9 @@ export async function createRoom(
       : [],
     power_level_content_override: {
       events: {
+        ...DEFAULT_EVENT_LEVELS,
         [CALL_MEMBER_TYPE]: 0,
         "org.matrix.msc3401.call.member": 0,
-        "m.room.name": 50,
-        "m.room.power_levels": 100,
-        "m.room.history_visibility": 100,
-        "m.room.canonical_alias": 50,
-        "m.room.avatar": 50,
-        "m.room.tombstone": 100,
-        "m.room.server_acl": 100,
-        "m.room.encryption": 100,
       },
     },
   });
