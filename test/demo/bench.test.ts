@@ -28,8 +28,10 @@ interface BenchJson {
     membershipChanges: { members: number; changes: number; totalMs: number }[];
   };
   membership: {
-    sizes: { events: number; minMs: number; medianMs: number; samplesMs: number[] }[];
+    repeats: number;
+    sizes: { events: number; minMs: number; medianMs: number; samplesMs: number[]; samplesCpuMs: number[] }[];
     ratio: number;
+    cpuRatio: number;
   };
 }
 
@@ -85,14 +87,24 @@ describe("npm run bench", () => {
     ]);
     expect(run.stdout).toMatch(/^\| 500 \| 1 \| /m);
     expect(run.stdout).toMatch(
-      /^\| membership events \| best of 7 ms \| median ms \| best CPU ms \| µs per event \(best\) \|$/m,
+      /^\| membership events \| median ms \| best ms \| median CPU ms \| best CPU ms \| µs per event \(median\) \|$/m,
     );
-    expect(result.membership.sizes.map((s) => [s.events, s.samplesMs.length])).toEqual([
-      [1000, 7],
-      [10000, 7],
-    ]);
-    expect(result.membership.ratio).toBeCloseTo(
-      result.membership.sizes[1]!.minMs / result.membership.sizes[0]!.minMs,
+    expect(run.stdout).toMatch(
+      /^10000 \/ 1000 \(medians\): \d+\.\d\dx wall, \d+\.\d\dx CPU; .*\(target ≤ 10x: (met|missed)\)$/m,
+    );
+    expect(result.membership.repeats).toBe(9);
+    expect(result.membership.sizes.map((s) => [s.events, s.samplesMs.length, s.samplesCpuMs.length])).toEqual(
+      [
+        [1000, 9, 9],
+        [10000, 9, 9],
+      ],
+    );
+    const [small, large] = result.membership.sizes;
+    expect(small!.medianMs).toBeCloseTo(median(small!.samplesMs), 6);
+    expect(large!.minMs).toBe(Math.min(...large!.samplesMs));
+    expect(result.membership.ratio).toBeCloseTo(large!.medianMs / small!.medianMs, 6);
+    expect(result.membership.cpuRatio).toBeCloseTo(
+      median(large!.samplesCpuMs) / median(small!.samplesCpuMs),
       6,
     );
   }, 180_000);
