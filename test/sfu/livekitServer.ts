@@ -188,13 +188,21 @@ async function waitForOk(httpUrl: string, exited: Promise<number | null>, timeou
     if (exitCode !== undefined) {
       throw new Error(`livekit-server exited during start-up (code ${String(exitCode)})`);
     }
+    // A ref'd timer, not AbortSignal.timeout: that one is unref'd, so in a process with nothing else to keep it up (the
+    // server.test.ts fixture) the event loop could empty while a fetch waits, and Node exits 13 mid-start-up.
+    const abort = new AbortController();
+    const timer = setTimeout(() => {
+      abort.abort();
+    }, 2_000);
     try {
-      const response = await fetch(`${httpUrl}/`, { signal: AbortSignal.timeout(2_000) });
+      const response = await fetch(`${httpUrl}/`, { signal: abort.signal });
       if (response.ok) {
         return;
       }
     } catch {
       // not listening yet
+    } finally {
+      clearTimeout(timer);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
