@@ -1,9 +1,10 @@
 // A real homeserver: matrix-js-sdk clients (Rust crypto) logged in with passwords; the one-to-one scenario's direct
 // room (the mesh scenario's room: serverMesh.ts).
-import { ClientEvent, createClient, EventType, Preset, SyncState, type MatrixClient } from "matrix-js-sdk";
+import { createClient, EventType, Preset, type MatrixClient } from "matrix-js-sdk";
 import { logger } from "matrix-js-sdk/lib/logger.js";
 import type { MatrixClientPort } from "../../src/index.js";
 import { createMatrixJsSdkPort } from "../../src/matrix/adapters/matrixJsSdk/index.js";
+import { startClientAndSync } from "../../src/matrix/adapters/matrixJsSdk/initialSync.js";
 import type { AccountLogin, ServerArgs } from "../args.js";
 import { waitFor } from "../scenarios/wait.js";
 import type { DemoEnv } from "./local.js";
@@ -71,20 +72,7 @@ export async function logIn(
   });
   await client.initRustCrypto({ useIndexedDB: false });
   const port = createMatrixJsSdkPort(client);
-  const prepared = new Promise<void>((resolve, reject) => {
-    const onSync = (state: SyncState): void => {
-      if (state === SyncState.Prepared) {
-        client.off(ClientEvent.Sync, onSync);
-        resolve();
-      } else if (state === SyncState.Error) {
-        client.off(ClientEvent.Sync, onSync);
-        reject(new Error(`the initial sync of ${response.user_id} failed`));
-      }
-    };
-    client.on(ClientEvent.Sync, onSync);
-  });
-  await client.startClient({ initialSyncLimit: 1 });
-  await prepared;
+  await startClientAndSync(client, 1);
   note(`logged in ${response.user_id} as device ${response.device_id}`);
   return { client, port };
 }

@@ -1,12 +1,13 @@
 // Test-side helpers for the Synapse suite: users, js-sdk clients with Rust crypto, rooms, waiting.
 import { createHmac, randomBytes } from "node:crypto";
-import { ClientEvent, createClient, KnownMembership, SyncState, type MatrixClient } from "matrix-js-sdk";
+import { createClient, KnownMembership, type MatrixClient } from "matrix-js-sdk";
 import { inject } from "vitest";
 import {
   createMatrixJsSdkPort,
   type MatrixJsSdkPortOptions,
 } from "../../src/matrix/adapters/matrixJsSdk/index.js";
 import type { MatrixClientPort, SyncBatch } from "../../src/matrix/MatrixClientPort.js";
+import { startClientAndSync } from "../../src/matrix/adapters/matrixJsSdk/initialSync.js";
 import type { SynapseInfo } from "./synapse.js";
 import { DEFAULT_EVENT_LEVELS } from "../../src/testing/powerLevels.js";
 
@@ -97,20 +98,7 @@ export async function startClient(user: TestUser, opts: StartClientOptions = {})
   port.onSync((batch) => {
     batches.push(batch);
   });
-  const prepared = new Promise<void>((resolve, reject) => {
-    const onSync = (state: SyncState): void => {
-      if (state === SyncState.Prepared) {
-        client.off(ClientEvent.Sync, onSync);
-        resolve();
-      } else if (state === SyncState.Error) {
-        client.off(ClientEvent.Sync, onSync);
-        reject(new Error(`initial sync of ${login.user_id} failed`));
-      }
-    };
-    client.on(ClientEvent.Sync, onSync);
-  });
-  await client.startClient({ initialSyncLimit: 20 });
-  await prepared;
+  await startClientAndSync(client, 20);
   return {
     user,
     deviceId,
