@@ -41,7 +41,6 @@ function setup(direction: CallDirection, state: CallState, pc = peerConnection()
   const transitions: CallState[] = [];
   const invitesSent: number[] = [];
   let current = state;
-  let localOnHold = false;
   const send = (kind: string) => (sdp: string) => {
     sent.push([kind, sdp]);
     return Promise.resolve();
@@ -50,16 +49,14 @@ function setup(direction: CallDirection, state: CallState, pc = peerConnection()
     sendInvite: send("invite"),
     sendAnswer: send("answer"),
     sendNegotiateOffer: send("negotiate-offer"),
-    sendNegotiateAnswer: (sdp: string) => {
-      // The answer is set: from here the media reads the new hold state.
-      localOnHold = true;
-      return send("negotiate-answer")(sdp);
-    },
+    sendNegotiateAnswer: send("negotiate-answer"),
   } as unknown as CallSignaller;
+
   const media = {
     metadata: () => ({}),
     applyRemoteMetadata: () => undefined,
-    isLocalOnHold: () => localOnHold,
+    // As in CallMedia, the hold state follows the applied descriptions: our applied answer puts us on hold here.
+    isLocalOnHold: () => pc.signalingState === "stable" && pc.remoteDescription?.type === "offer",
     isRemoteOnHold: () => false,
   } as unknown as CallMedia;
   const ice = new IceAgent({
@@ -315,6 +312,21 @@ describe("Negotiator: perfect negotiation", () => {
   it("reports a hold change after answering a renegotiation", async () => {
     const t = setup(CallDirection.Incoming, CallState.Connected);
     await t.negotiator.handleNegotiate(await remoteOffer(), undefined);
+    expect(t.holds).toEqual([{ localOnHold: true, remoteOnHold: false }]);
+  });
+
+  it("reports the hold change as soon as the answer is applied, before the answer is sent", async () => {
+    const t = setup(CallDirection.Incoming, CallState.Connected);
+    const holdsAtSend: number[] = [];
+    const sent = t.sent;
+    const push = sent.push.bind(sent);
+    sent.push = (...items) => {
+      holdsAtSend.push(t.holds.length);
+      return push(...items);
+    };
+    await t.negotiator.handleNegotiate(await remoteOffer(), undefined);
+    expect(t.sent.map(([kind]) => kind)).toEqual(["negotiate-answer"]);
+    expect(holdsAtSend).toEqual([1]);
     expect(t.holds).toEqual([{ localOnHold: true, remoteOnHold: false }]);
   });
 

@@ -242,6 +242,9 @@ export class Negotiator {
       if (answering) {
         const answer = await pc.createAnswer();
         await pc.setLocalDescription(answer);
+        // Our hold state is settled once the answer is applied: report it now, not after the send (which may wait
+        // for retries), so that `holdChanged` and `isLocalOnHold()` agree.
+        this.#reportHold(wasLocalOnHold);
         await host.signaller.sendNegotiateAnswer(withCandidates(answer.sdp ?? "", host.ice.takeHeld()));
       }
     } catch (error) {
@@ -256,10 +259,17 @@ export class Negotiator {
         host.ice.startSending();
       }
     }
-    const localOnHold = host.media.isLocalOnHold();
+    if (!answering) {
+      this.#reportHold(wasLocalOnHold);
+    }
+  }
+
+  /** Emits `holdChanged` when our hold state differs from before the renegotiation or from what we last reported. */
+  #reportHold(wasLocalOnHold: boolean): void {
+    const localOnHold = this.#host.media.isLocalOnHold();
     if (localOnHold !== wasLocalOnHold || localOnHold !== this.#localOnHold) {
       this.#localOnHold = localOnHold;
-      host.emit("holdChanged", { localOnHold, remoteOnHold: host.media.isRemoteOnHold() });
+      this.#host.emit("holdChanged", { localOnHold, remoteOnHold: this.#host.media.isRemoteOnHold() });
     }
   }
 
