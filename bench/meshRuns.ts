@@ -20,7 +20,8 @@ export interface MeshRunResult {
   phases: PhaseSummary[];
 }
 
-const VIDEO = { width: 320, height: 240, fps: 15 };
+/** The camera of every mesh benchmark member. */
+export const MESH_VIDEO = { width: 320, height: 240, fps: 15 };
 
 async function waitUntil(
   predicate: () => boolean,
@@ -51,7 +52,7 @@ export async function meshRun(n: number, video: boolean): Promise<MeshRunResult>
     (u, i) =>
       new VoIP(
         traceMeshPort(hs.createClient(u, `D${i}`), timeline),
-        createNodeDelegate({ video: video ? VIDEO : false }),
+        createNodeDelegate({ video: video ? MESH_VIDEO : false }),
       ),
   );
   try {
@@ -90,7 +91,9 @@ export async function meshRun(n: number, video: boolean): Promise<MeshRunResult>
 
 /** The limit: bare peer connections for every pair with the same media, offer/answer and candidates in memory. */
 export async function limitRun(n: number, video: boolean): Promise<number> {
-  const delegates = Array.from({ length: n }, () => createNodeDelegate({ video: video ? VIDEO : false }));
+  const delegates = Array.from({ length: n }, () =>
+    createNodeDelegate({ video: video ? MESH_VIDEO : false }),
+  );
   const streams = await Promise.all(
     delegates.map((d) => d.mediaDevices.getUserMedia({ audio: true, video: video })),
   );

@@ -1,18 +1,26 @@
 // Mesh setup benchmark: N members call enter() together (t0) until every pair is connected on both sides (t1),
 // over LocalHomeserver with real media; beside it the limit row: the same N·(N−1)/2 bare peer connections with the
-// same media, signalled in memory, in the same run. Each (N, media) row runs in a child process of its own
-// (bench/meshRowChild.ts): a row whose process dies (e.g. out of file descriptors) is reported as such.
+// same media, signalled in memory, in the same run. Two layouts:
+// - one process: every member in one process (bench/meshRowChild.ts, a child process per (N, media) row, so that
+//   a row whose process dies, e.g. out of file descriptors, is reported as such);
+// - a process per member (bench/meshPerProcess.ts): each member in its own process, as on real devices, the
+//   homeserver in the parent; the limit's bare connections likewise, their signalling relayed by the parent.
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { MemberProcesses, type PerProcessRun } from "./meshPerProcess.js";
 import type { RowChildRun } from "./meshRowChild.js";
 import type { MeshRunResult } from "./meshRuns.js";
 import type { PhaseSummary } from "./meshTimeline.js";
 import { median } from "./stats.js";
 
-/** One row: N members, audio only or with video. */
+/** Where the members of a row run. */
+export type MeshLayout = "one process" | "process per member";
+
+/** One row: N members, audio only or with video, in one layout. */
 export interface MeshSetupRow {
   members: number;
   video: boolean;
+  layout: MeshLayout;
   /** Mesh runs that completed (the medians are over these). */
   runs: number;
   /** enter() together → every pair connected on both sides: median ms (NaN without a completed run). */
@@ -27,7 +35,8 @@ export interface MeshSetupRow {
   cpuPercent: number;
   /** Where the time went in the median run: per phase, the median pair and the last pair (ms after t0). */
   phases: PhaseSummary[];
-  /** Open file descriptors of the row's process before its first run and after its last, and the peak sampled. */
+  /** One process: open file descriptors of the row's process before its first run and after its last, and the peak
+   * sampled (empty for a process per member). */
   fds: { start?: number; end?: number; peak?: number };
   /** Runs that failed and why, and how the row's process ended if it died. */
   failures: string[];
@@ -36,6 +45,8 @@ export interface MeshSetupRow {
 /** Options of {@link measureMeshSetup}. */
 export interface MeshSetupOptions {
   sizes?: readonly number[];
+  /** Default: both. */
+  layouts?: readonly MeshLayout[];
   runs?: number;
   /** Sample the open file descriptors every 250 ms for the peak (debug; costs a little CPU). */
   samplePeakFds?: boolean;
@@ -46,15 +57,59 @@ export interface MeshSetupOptions {
 /** A row's process gets this long per run before it is killed. */
 const ROW_TIMEOUT_PER_RUN_MS = 120_000;
 
-/** Measures every (N, video) row: `runs` mesh runs and `runs` limit runs each, alternating, one process per row. */
+/** Measures every (layout, N, video) row: `runs` mesh runs and `runs` limit runs each, alternating. */
 export async function measureMeshSetup(opts: MeshSetupOptions = {}): Promise<MeshSetupRow[]> {
   const rows: MeshSetupRow[] = [];
-  for (const video of [false, true]) {
-    for (const n of opts.sizes ?? [2, 4, 6, 8]) {
-      rows.push(await measureRow(n, video, opts));
+  for (const layout of opts.layouts ?? MESH_LAYOUTS) {
+    for (const video of [false, true]) {
+      for (const n of opts.sizes ?? [2, 4, 6, 8]) {
+        rows.push(
+          layout === "one process"
+            ? await measureRow(n, video, opts)
+            : await measurePerMemberRow(n, video, opts),
+        );
+      }
     }
   }
   return rows;
+}
+
+/** Both layouts, in the order they run. */
+export const MESH_LAYOUTS: readonly MeshLayout[] = ["one process", "process per member"];
+
+/** A row with each member in its own process: the same N processes for every run of the row. */
+async function measurePerMemberRow(n: number, video: boolean, opts: MeshSetupOptions): Promise<MeshSetupRow> {
+  const runs = opts.runs ?? 5;
+  const mesh: PerProcessRun[] = [];
+  const limit: number[] = [];
+  const failures: string[] = [];
+  let members: MemberProcesses | undefined;
+  try {
+    members = await MemberProcesses.start(n, video);
+    for (let r = 0; r < runs && failures.length < 2; r++) {
+      try {
+        mesh.push(await members.meshRun());
+      } catch (error) {
+        failures.push(`run ${r + 1} mesh: ${errorText(error)}`);
+      }
+      try {
+        limit.push((await members.limitRun()).ms);
+      } catch (error) {
+        failures.push(`run ${r + 1} limit: ${errorText(error)}`);
+      }
+      opts.onRun?.(".");
+    }
+  } catch (error) {
+    failures.push(`the members' processes: ${errorText(error)}`);
+    opts.onRun?.("x");
+  } finally {
+    await members?.close();
+  }
+  return summarize(n, video, "process per member", mesh, limit, {}, failures);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 async function measureRow(n: number, video: boolean, opts: MeshSetupOptions): Promise<MeshSetupRow> {
@@ -75,11 +130,30 @@ async function measureRow(n: number, video: boolean, opts: MeshSetupOptions): Pr
     }
   });
   const peaks = runs.results.map((r) => r.fds.peak).filter((p) => p !== undefined);
+  const fds = {
+    ...optional("start", runs.results[0]?.fds.before),
+    ...optional("end", runs.results.at(-1)?.fds.afterLimit),
+    ...optional("peak", peaks.length > 0 ? Math.max(...peaks) : undefined),
+  };
+  return summarize(n, video, "one process", mesh, limit, fds, failures);
+}
+
+/** A row from its runs: medians, ratio, the median run's phases. */
+function summarize(
+  n: number,
+  video: boolean,
+  layout: MeshLayout,
+  mesh: readonly Pick<MeshRunResult, "ms" | "toDevice" | "cpu" | "phases">[],
+  limit: readonly number[],
+  fds: MeshSetupRow["fds"],
+  failures: string[],
+): MeshSetupRow {
   const p50Ms = mesh.length > 0 ? median(mesh.map((m) => m.ms)) : Number.NaN;
   const limitP50Ms = limit.length > 0 ? median(limit) : Number.NaN;
   return {
     members: n,
     video,
+    layout,
     runs: mesh.length,
     p50Ms,
     limitP50Ms,
@@ -87,11 +161,7 @@ async function measureRow(n: number, video: boolean, opts: MeshSetupOptions): Pr
     toDevicePerJoin: mesh.length > 0 ? median(mesh.map((m) => m.toDevice)) : Number.NaN,
     cpuPercent: mesh.length > 0 ? median(mesh.map((m) => m.cpu)) : Number.NaN,
     phases: mesh.length > 0 ? medianRun(mesh).phases : [],
-    fds: {
-      ...optional("start", runs.results[0]?.fds.before),
-      ...optional("end", runs.results.at(-1)?.fds.afterLimit),
-      ...optional("peak", peaks.length > 0 ? Math.max(...peaks) : undefined),
-    },
+    fds,
     failures,
   };
 }
@@ -142,7 +212,7 @@ function runRowProcess(
 }
 
 /** The run whose time is the median (the lower middle one for an even count). */
-function medianRun(runs: readonly MeshRunResult[]): MeshRunResult {
+function medianRun<T extends { ms: number }>(runs: readonly T[]): T {
   const sorted = [...runs].sort((a, b) => a.ms - b.ms);
   const run = sorted[Math.floor((sorted.length - 1) / 2)];
   if (!run) {
@@ -153,24 +223,33 @@ function medianRun(runs: readonly MeshRunResult[]): MeshRunResult {
 
 const num = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : "—");
 
+/** The issue's targets: every ratio within 3×, and 6 members with video under 1 s. */
+export const MESH_TARGETS = { maxRatio: 3, sixWithVideoMs: 1_000 } as const;
+
 /** The table rows of {@link measureMeshSetup}. */
 export function formatMeshSetup(rows: readonly MeshSetupRow[]): string[] {
   const lines = [
     "mesh setup: N members enter() together → every pair connected on both sides (median of runs); limit: bare",
-    "peer connections for the same pairs with the same media, signalled in memory, in the same run; one process",
-    "per row, its open file descriptors before the first run → after the last (peak sampled with --mesh-fds)",
+    "peer connections for the same pairs with the same media, signalled in memory (a process per member: relayed",
+    "by the parent), in the same run. One process: all members in one process (its open file descriptors before",
+    "the first run → after the last; peak sampled with --mesh-fds). A process per member: as on real devices, the",
+    "homeserver in the parent process; CPU is every process's.",
     "",
-    "| N | media | runs | p50 ms | limit p50 ms | ratio | to-device per join | CPU % of all cores | fds |",
-    "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+    "| N | media | layout | runs | p50 ms | limit p50 ms | ratio | to-device per join | CPU % of all cores | fds |",
+    "|---:|---|---|---:|---:|---:|---:|---:|---:|---|",
   ];
   for (const r of rows) {
-    const fds = `${r.fds.start ?? "?"} → ${r.fds.end ?? "?"}${r.fds.peak === undefined ? "" : ` (peak ${r.fds.peak})`}`;
+    const fds =
+      r.fds.start === undefined && r.fds.end === undefined
+        ? ""
+        : `${r.fds.start ?? "?"} → ${r.fds.end ?? "?"}${r.fds.peak === undefined ? "" : ` (peak ${r.fds.peak})`}`;
     lines.push(
-      `| ${r.members} | ${r.video ? "audio + video" : "audio"} | ${r.runs} | ${num(r.p50Ms, 1)} | ${num(r.limitP50Ms, 1)} | ${num(r.ratio, 2)} | ${num(r.toDevicePerJoin, 1)} | ${num(r.cpuPercent, 0)} | ${fds} |`,
+      `| ${r.members} | ${r.video ? "audio + video" : "audio"} | ${r.layout} | ${r.runs} | ${num(r.p50Ms, 1)} | ${num(r.limitP50Ms, 1)} | ${num(r.ratio, 2)} | ${num(r.toDevicePerJoin, 1)} | ${num(r.cpuPercent, 0)} | ${fds} |`,
     );
   }
+  lines.push("", ...formatTargets(rows));
   for (const r of rows.filter((x) => x.failures.length > 0)) {
-    lines.push("", `  failed, N = ${r.members} ${r.video ? "audio + video" : "audio"}:`);
+    lines.push("", `  failed, N = ${r.members} ${r.video ? "audio + video" : "audio"}, ${r.layout}:`);
     lines.push(...r.failures.map((f) => `    ${f}`));
   }
   lines.push(
@@ -178,10 +257,33 @@ export function formatMeshSetup(rows: readonly MeshSetupRow[]): string[] {
     "where the time goes (the median run of each row; ms after enter(), median pair / last pair):",
   );
   for (const r of rows) {
-    lines.push("", `  N = ${r.members}, ${r.video ? "audio + video" : "audio"}`);
+    lines.push("", `  N = ${r.members}, ${r.video ? "audio + video" : "audio"}, ${r.layout}`);
     for (const p of r.phases) {
       lines.push(`    ${p.medianMs.toFixed(1).padStart(8)} / ${p.maxMs.toFixed(1).padStart(8)}  ${p.phase}`);
     }
   }
   return lines;
+}
+
+/** One line per layout: whether every row completed within 3× of its limit, and the 6-with-video time. */
+function formatTargets(rows: readonly MeshSetupRow[]): string[] {
+  const layouts = [...new Set(rows.map((r) => r.layout))];
+  return layouts.map((layout) => {
+    const own = rows.filter((r) => r.layout === layout);
+    const worst = own.reduce<MeshSetupRow | undefined>(
+      (w, r) => (w === undefined || !(r.ratio <= w.ratio) ? r : w),
+      undefined,
+    );
+    const allWithin = own.every((r) => r.ratio <= MESH_TARGETS.maxRatio);
+    const six = own.find((r) => r.members === 6 && r.video);
+    const sixText =
+      six === undefined
+        ? "6 with video: not measured"
+        : `6 with video ${num(six.p50Ms, 0)} ms (target < ${MESH_TARGETS.sixWithVideoMs} ms: ${six.p50Ms < MESH_TARGETS.sixWithVideoMs ? "met" : "missed"})`;
+    const worstText =
+      worst === undefined
+        ? ""
+        : ` (highest: N = ${worst.members} ${worst.video ? "with video" : "audio"}, ${num(worst.ratio, 2)})`;
+    return `targets, ${layout}: every ratio ≤ ${MESH_TARGETS.maxRatio}: ${allWithin ? "met" : "missed"}${worstText}; ${sixText}`;
+  });
 }

@@ -95,13 +95,7 @@ export class MeshTimeline {
 
   /** Per phase: the median over pairs and the latest pair (ms after t0), for the phases every pair reached. */
   public summary(): PhaseSummary[] {
-    const pairs = [...this.#pairs.values()].filter((m) => m.has("caller connected"));
-    return PAIR_PHASES.filter((phase) => pairs.length > 0 && pairs.every((m) => m.has(phase))).map(
-      (phase) => {
-        const times = pairs.map((m) => m.get(phase) ?? 0);
-        return { phase, medianMs: median(times), maxMs: Math.max(...times) };
-      },
-    );
+    return summarizePairs([...this.#pairs.values()]);
   }
 
   /** Where each member's legs are (for a run that timed out): state per peer, and legs that ended and why. */
@@ -167,7 +161,9 @@ export function traceMeshPort(inner: MatrixClientPort, timeline: MeshTimeline): 
       }
       for (const event of batch.toDevice) {
         const phase = phaseOf(event.type, false);
-        if (phase !== undefined) {
+        if (phase === "invite received") {
+          timeline.mark(event.sender, self, phase);
+        } else if (phase !== undefined) {
           timeline.markCall(event.content.call_id, phase);
         }
       }
@@ -185,6 +181,42 @@ export function traceMeshPort(inner: MatrixClientPort, timeline: MeshTimeline): 
       return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
+}
+
+/**
+ * Per phase over `pairs` (each a phase → ms after t0 map): the median pair and the latest pair, for the phases
+ * every connected pair reached.
+ */
+export function summarizePairs(pairs: readonly ReadonlyMap<PairPhase, number>[]): PhaseSummary[] {
+  const connected = pairs.filter((m) => m.has("caller connected"));
+  return PAIR_PHASES.filter((phase) => connected.length > 0 && connected.every((m) => m.has(phase))).map(
+    (phase) => {
+      const times = connected.map((m) => m.get(phase) ?? 0);
+      return { phase, medianMs: median(times), maxMs: Math.max(...times) };
+    },
+  );
+}
+
+/**
+ * Merges the marks that several processes (one per member) took of the same pairs: each phase's earliest mark.
+ */
+export function mergePairs(
+  reports: readonly Record<string, Partial<Record<PairPhase, number>>>[],
+): Map<PairPhase, number>[] {
+  const merged = new Map<string, Map<PairPhase, number>>();
+  for (const report of reports) {
+    for (const [key, marks] of Object.entries(report)) {
+      let into = merged.get(key);
+      if (!into) {
+        into = new Map();
+        merged.set(key, into);
+      }
+      for (const [phase, ms] of Object.entries(marks) as [PairPhase, number][]) {
+        into.set(phase, Math.min(ms, into.get(phase) ?? Number.POSITIVE_INFINITY));
+      }
+    }
+  }
+  return [...merged.values()];
 }
 
 function short(userId: string): string {

@@ -6,7 +6,7 @@ import { installExitGuard } from "../src/node/index.js";
 import { localGroup } from "./localRows.js";
 import { benchMembershipEvents } from "./membershipEvents.js";
 import { computeRatios, runInterleaved, type RatioResult, type RowGroup, type RowResult } from "./rows.js";
-import { formatMeshSetup, measureMeshSetup } from "./meshSetup.js";
+import { formatMeshSetup, measureMeshSetup, type MeshLayout } from "./meshSetup.js";
 import { formatSfuKeys, measureSfuKeys } from "./sfuKeys.js";
 
 const USAGE = `Usage: npm run bench -- [--calls N] [--warmup N] [--synapse] [--no-reference] [--json]
@@ -21,6 +21,9 @@ Call setup latency (rows interleaved), then the SFU key rows and group-call memb
   --mesh-runs N    mesh setup rows: runs per (N, media) (default 5; 0 leaves them out)
   --mesh-sizes L   mesh sizes, comma-separated (default 2,4,6,8)
   --mesh-fds       sample each mesh row's open file descriptors for the peak (debug)
+  --mesh-layouts L "one" (all members in one process), "per-member" (a process per member) or both
+                   (default "one,per-member")
+  --mesh-only      only the mesh setup rows
   --json           print a JSON object with every row and ratio as the last line`;
 
 interface Flags {
@@ -29,6 +32,8 @@ interface Flags {
   meshRuns: number;
   meshSizes: number[];
   meshFds: boolean;
+  meshLayouts: MeshLayout[];
+  meshOnly: boolean;
 }
 
 /** The row groups, in the order they run in each round. Add a group here to add rows to the benchmark. */
@@ -39,12 +44,12 @@ const GROUPS: {
 }[] = [
   {
     name: "in-memory",
-    enabled: () => true,
+    enabled: (flags) => !flags.meshOnly,
     open: (flags) => localGroup({ referenceTimings: flags.reference }),
   },
   {
     name: "synapse",
-    enabled: (flags) => flags.synapse,
+    enabled: (flags) => flags.synapse && !flags.meshOnly,
     open: async () => (await import("./synapseRows.js")).synapseGroup(),
   },
 ];
@@ -66,6 +71,7 @@ const SECTIONS: {
         sizes: flags.meshSizes,
         runs: flags.meshRuns,
         samplePeakFds: flags.meshFds,
+        layouts: flags.meshLayouts,
         onRun: (w) => process.stdout.write(w),
       });
       process.stdout.write("\n");
@@ -74,7 +80,7 @@ const SECTIONS: {
   },
   {
     key: "sfuKeys",
-    enabled: () => true,
+    enabled: (flags) => !flags.meshOnly,
     run: async () => {
       const result = await measureSfuKeys();
       return { lines: formatSfuKeys(result), json: result };
@@ -82,7 +88,7 @@ const SECTIONS: {
   },
   {
     key: "membership",
-    enabled: () => true,
+    enabled: (flags) => !flags.meshOnly,
     run: async () => {
       const loadBefore = loadavg();
       const membership = await benchMembershipEvents();
@@ -114,6 +120,18 @@ function count(value: string | undefined, fallback: number, flag: string, min: n
     throw new Error(`${flag} must be an integer >= ${min}, got "${value ?? ""}"`);
   }
   return n;
+}
+
+/** `--mesh-layouts`: "one" and/or "per-member", comma-separated. */
+function meshLayouts(value: string | undefined): MeshLayout[] {
+  const names: Record<string, MeshLayout> = { one: "one process", "per-member": "process per member" };
+  return (value ?? "one,per-member").split(",").map((name) => {
+    const layout = names[name];
+    if (layout === undefined) {
+      throw new Error(`--mesh-layouts takes "one" and/or "per-member", got "${name}"`);
+    }
+    return layout;
+  });
 }
 
 const fmt = (ms: number): string => ms.toFixed(1);
@@ -163,6 +181,8 @@ async function main(): Promise<number> {
         "mesh-runs": { type: "string" },
         "mesh-sizes": { type: "string" },
         "mesh-fds": { type: "boolean", default: false },
+        "mesh-layouts": { type: "string" },
+        "mesh-only": { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -180,7 +200,12 @@ async function main(): Promise<number> {
       meshRuns: count(values["mesh-runs"], 5, "--mesh-runs", 0),
       meshSizes: (values["mesh-sizes"] ?? "2,4,6,8").split(",").map((v) => count(v, 2, "--mesh-sizes", 2)),
       meshFds: values["mesh-fds"],
+      meshLayouts: meshLayouts(values["mesh-layouts"]),
+      meshOnly: values["mesh-only"],
     };
+    if (flags.meshOnly && flags.meshRuns === 0) {
+      throw new Error("--mesh-only needs --mesh-runs >= 1");
+    }
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n\n${USAGE}\n`);
     return 2;
@@ -191,8 +216,10 @@ async function main(): Promise<number> {
   }
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? "?", node: process.version };
   const loadBefore = loadavg();
-  out(`call setup latency: the call placed → both sides connected, audio and video both ways`);
-  out(`${calls} calls per row (+${warmup} warm-up rounds), rows interleaved`);
+  if (!flags.meshOnly) {
+    out(`call setup latency: the call placed → both sides connected, audio and video both ways`);
+    out(`${calls} calls per row (+${warmup} warm-up rounds), rows interleaved`);
+  }
   out(
     `machine: ${machine.cpus} cores, ${machine.cpu}, Node ${machine.node}; load ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
   );
@@ -206,28 +233,32 @@ async function main(): Promise<number> {
     for (const group of groups) {
       out(`  ${group.name}: ${group.description}`);
     }
-    const rowCount = groups.reduce((n, g) => n + g.rows.length, 0);
-    let lastRound = Number.NaN;
-    const results = await runInterleaved(groups, {
-      calls,
-      warmup,
-      onCall: (round) => {
-        if (round !== lastRound) {
-          lastRound = round;
-          process.stdout.write(round < 0 ? "w" : round % 10 === 9 ? "|" : ".");
-        }
-      },
-    });
-    out(` ${rowCount} rows\n`);
-    const ratios = computeRatios(groups, results);
-    printTable(results, ratios);
+    let results: RowResult[] = [];
+    let ratios: RatioResult[] = [];
+    if (groups.length > 0) {
+      const rowCount = groups.reduce((n, g) => n + g.rows.length, 0);
+      let lastRound = Number.NaN;
+      results = await runInterleaved(groups, {
+        calls,
+        warmup,
+        onCall: (round) => {
+          if (round !== lastRound) {
+            lastRound = round;
+            process.stdout.write(round < 0 ? "w" : round % 10 === 9 ? "|" : ".");
+          }
+        },
+      });
+      out(` ${rowCount} rows\n`);
+      ratios = computeRatios(groups, results);
+      printTable(results, ratios);
 
-    out("\nwhere the time goes (median ms after the call was placed; marks seen in every call):");
-    const wanted = new Set(groups.flatMap((g) => g.timelines ?? []));
-    for (const r of results.filter((x) => wanted.has(x.id))) {
-      out(`\n  ${r.label}`);
-      for (const [phase, ms] of r.phases) {
-        out(`    ${fmt(ms).padStart(7)}  ${phase}`);
+      out("\nwhere the time goes (median ms after the call was placed; marks seen in every call):");
+      const wanted = new Set(groups.flatMap((g) => g.timelines ?? []));
+      for (const r of results.filter((x) => wanted.has(x.id))) {
+        out(`\n  ${r.label}`);
+        for (const [phase, ms] of r.phases) {
+          out(`    ${fmt(ms).padStart(7)}  ${phase}`);
+        }
       }
     }
     const sections: Record<string, unknown> = {};

@@ -35,6 +35,20 @@ interface BenchJson {
   };
 }
 
+/** One mesh setup row of `--json`. */
+interface MeshRowJson {
+  members: number;
+  video: boolean;
+  layout: string;
+  runs: number;
+  p50Ms: number;
+  limitP50Ms: number;
+  ratio: number;
+  toDevicePerJoin: number;
+  phases: { phase: string }[];
+  failures: string[];
+}
+
 describe("npm run bench", () => {
   it("measures the limit, ours over the in-memory homeserver and the reference's timings, interleaved, with ratios", async () => {
     const run = await runScript(
@@ -108,6 +122,45 @@ describe("npm run bench", () => {
       6,
     );
   }, 180_000);
+
+  it("measures the mesh setup in both layouts, each row beside its limit, with the targets", async () => {
+    const run = await runScript(
+      "bench/run.ts",
+      ["--mesh-only", "--mesh-sizes", "2,3", "--mesh-runs", "1", "--json"],
+      240_000,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const result = lastJsonLine(run.stdout) as { meshSetup: MeshRowJson[]; rows: unknown[] };
+    expect(result.rows).toEqual([]);
+    expect(result.meshSetup.map((r) => [r.layout, r.video, r.members])).toEqual([
+      ["one process", false, 2],
+      ["one process", false, 3],
+      ["one process", true, 2],
+      ["one process", true, 3],
+      ["process per member", false, 2],
+      ["process per member", false, 3],
+      ["process per member", true, 2],
+      ["process per member", true, 3],
+    ]);
+    for (const row of result.meshSetup) {
+      expect(row.failures, `${row.layout} ${row.members}`).toEqual([]);
+      expect(row.runs).toBe(1);
+      expect(row.p50Ms).toBeGreaterThan(0);
+      expect(row.limitP50Ms).toBeGreaterThan(0);
+      expect(row.ratio).toBeCloseTo(row.p50Ms / row.limitP50Ms, 6);
+      // Each pair: an invite, an answer and at least one candidates message; at least one message per join.
+      expect(row.toDevicePerJoin).toBeGreaterThanOrEqual(1);
+      expect(row.phases.map((p) => p.phase)).toEqual(
+        expect.arrayContaining(["invite sent", "answer received", "caller connected", "callee connected"]),
+      );
+    }
+    for (const layout of ["one process", "process per member"]) {
+      expect(run.stdout).toMatch(
+        new RegExp(`^targets, ${layout}: every ratio ≤ 3: (met|missed) .*; 6 with video: not measured$`, "m"),
+      );
+    }
+    expect(run.stdout).toMatch(/^\| 3 \| audio \+ video \| process per member \| 1 \| /m);
+  }, 300_000);
 
   it("rejects a bad --calls", async () => {
     const run = await runScript("bench/run.ts", ["--calls", "0"]);
