@@ -127,6 +127,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
           ? ctx.timeouts.candidateBatchIncomingMs
           : ctx.timeouts.candidateBatchOutgoingMs,
       candidateFlushMs: ctx.timeouts.candidateFlushMs,
+      tcpCandidateDelayMs: ctx.timeouts.tcpCandidateDelayMs,
       fixedWaits: ctx.fixedWaits,
       peerConnection: () => this.#peer.current,
       sendCandidates: (candidates) => this.#signaller.sendCandidates(candidates),

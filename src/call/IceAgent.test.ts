@@ -13,6 +13,7 @@ import {
 /** The parts of a peer connection the agent reads. */
 class FakePeerConnection {
   public iceGatheringState: RTCIceGathererState = "new";
+  public iceConnectionState: RTCIceConnectionState = "new";
   public remoteDescription: RTCSessionDescriptionInit | null = null;
   public readonly added: RTCIceCandidateInit[] = [];
   public failOn: string | undefined;
@@ -38,13 +39,26 @@ const local = (i: number): RTCIceCandidate =>
     sdpMid: "0",
     sdpMLineIndex: 0,
   }) as RTCIceCandidate;
+const localTcp = (i: number): RTCIceCandidate =>
+  ({
+    candidate: `candidate:${i} 1 tcp 1 10.0.0.1 9 typ host tcptype ${i % 2 === 0 ? "passive" : "active"}`,
+    sdpMid: "0",
+    sdpMLineIndex: 0,
+  }) as RTCIceCandidate;
+const tcpWireOf = (i: number): WireCandidate => ({
+  candidate: localTcp(i).candidate,
+  sdpMid: "0",
+  sdpMLineIndex: 0,
+});
 const wireOf = (i: number): WireCandidate => ({
   candidate: local(i).candidate,
   sdpMid: "0",
   sdpMLineIndex: 0,
 });
 
-function setup(opts: { fixedWaits?: boolean; pc?: FakePeerConnection | undefined } = {}) {
+function setup(
+  opts: { fixedWaits?: boolean; pc?: FakePeerConnection | undefined; tcpCandidateDelayMs?: number } = {},
+) {
   const clock = new ManualClock();
   const pc = "pc" in opts ? opts.pc : new FakePeerConnection();
   const sent: WireCandidate[][] = [];
@@ -54,6 +68,7 @@ function setup(opts: { fixedWaits?: boolean; pc?: FakePeerConnection | undefined
     logger: silentLogger,
     batchDelayMs: 500,
     candidateFlushMs: 100,
+    tcpCandidateDelayMs: opts.tcpCandidateDelayMs ?? 0,
     fixedWaits: opts.fixedWaits ?? false,
     peerConnection: () => pc as unknown as RTCPeerConnection | undefined,
     sendCandidates: (candidates) => {
@@ -419,6 +434,7 @@ describe("IceAgent: dispose", () => {
       logger: silentLogger,
       batchDelayMs: 0,
       candidateFlushMs: 100,
+      tcpCandidateDelayMs: 0,
       fixedWaits: false,
       peerConnection: () => undefined,
       sendCandidates: () => Promise.reject(new Error("offline")),
@@ -433,5 +449,126 @@ describe("IceAgent: dispose", () => {
     expect(gaveUp).toBe(1);
     agent.dispose();
     expect(clock.pendingTimers()).toBe(0);
+  });
+});
+
+describe("IceAgent: TCP candidates held back while UDP may connect", () => {
+  const DELAY = 2_000;
+
+  /** An agent whose invite is out: UDP candidate 1 and TCP candidate 11 were gathered before it. */
+  async function invited(tcpCandidateDelayMs = DELAY) {
+    const t = setup({ tcpCandidateDelayMs });
+    t.agent.onLocalCandidate(local(1));
+    t.agent.onLocalCandidate(localTcp(11));
+    const inSdp = t.agent.takeHeld();
+    t.agent.startSending();
+    await t.clock.runDue();
+    return { ...t, inSdp };
+  }
+
+  it("keeps TCP candidates out of the description and the trickle while UDP ones go", async () => {
+    const { clock, agent, sent, inSdp } = await invited();
+    expect(inSdp).toEqual([wireOf(1)]);
+    agent.onLocalCandidate(local(2));
+    agent.onLocalCandidate(localTcp(12));
+    await clock.advance(DELAY - 1);
+    expect(sent).toEqual([[wireOf(2)]]);
+    agent.dispose();
+  });
+
+  it("releases them in one batch when ICE has not connected within the delay; later ones then go as usual", async () => {
+    const { clock, pc, agent, sent } = await invited();
+    pc.iceConnectionState = "checking";
+    agent.onConnectionState("checking", true);
+    agent.onLocalCandidate(localTcp(12));
+    await clock.advance(DELAY - 1);
+    expect(sent).toEqual([]);
+    await clock.advance(1);
+    expect(sent).toEqual([[tcpWireOf(11), tcpWireOf(12)]]);
+    agent.onLocalCandidate(localTcp(13));
+    await clock.advance(500);
+    expect(sent).toEqual([[tcpWireOf(11), tcpWireOf(12)], [tcpWireOf(13)]]);
+    agent.dispose();
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it.each(["failed", "disconnected"] as const)(
+    "releases them at once when ICE goes %s before it connected",
+    async (ice) => {
+      const { clock, pc, agent, sent } = await invited();
+      await clock.advance(100);
+      pc.iceConnectionState = ice;
+      agent.onConnectionState(ice, true);
+      await clock.runDue();
+      expect(sent).toEqual([[tcpWireOf(11)]]);
+      agent.dispose();
+      expect(clock.pendingTimers()).toBe(0);
+    },
+  );
+
+  it("drops them when ICE connects first, and later TCP candidates of that gathering too", async () => {
+    const { clock, pc, agent, sent } = await invited();
+    pc.iceConnectionState = "connected";
+    expect(agent.onConnectionState("connected", true)).toBe("connected");
+    agent.onLocalCandidate(localTcp(12));
+    agent.onLocalCandidate(local(2));
+    // Not even a later failure brings them back.
+    pc.iceConnectionState = "disconnected";
+    agent.onConnectionState("disconnected", false);
+    await clock.advance(DELAY * 2);
+    expect(sent).toEqual([[wireOf(2)]]);
+    agent.dispose();
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it("drops them when the delay ends with ICE connected (a restart that kept the connection up)", async () => {
+    const { clock, pc, agent, sent } = await invited();
+    pc.iceConnectionState = "completed";
+    await clock.advance(DELAY);
+    expect(sent).toEqual([]);
+    agent.dispose();
+  });
+
+  it("an ICE restart (a new gathering) holds its TCP candidates again, the delay counted from its offer", async () => {
+    const { clock, pc, agent, sent } = await invited();
+    pc.iceConnectionState = "connected";
+    agent.onConnectionState("connected", true);
+    // The restart: its offer is being made while gathering starts, so the delay starts when it is out.
+    agent.holdSending();
+    pc.iceGatheringState = "gathering";
+    agent.onGatheringStateChange();
+    agent.onLocalCandidate(local(3));
+    agent.onLocalCandidate(localTcp(13));
+    expect(agent.takeHeld()).toEqual([wireOf(3)]);
+    await clock.advance(1_000);
+    agent.startSending();
+    pc.iceConnectionState = "checking";
+    agent.onConnectionState("checking", true);
+    await clock.advance(DELAY - 1);
+    expect(sent).toEqual([]);
+    await clock.advance(1);
+    expect(sent).toEqual([[tcpWireOf(13)]]);
+    agent.dispose();
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it("0 disables it: TCP candidates go inside the description and trickle like any other", async () => {
+    const { clock, agent, sent, inSdp } = await invited(0);
+    expect(inSdp).toEqual([wireOf(1), tcpWireOf(11)]);
+    agent.onLocalCandidate(localTcp(12));
+    await clock.advance(500);
+    expect(sent).toEqual([[tcpWireOf(12)]]);
+    agent.dispose();
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it("leaves no timer behind when the call ends while they are held, and sends nothing after", async () => {
+    const { clock, agent, sent } = await invited();
+    expect(clock.pendingTimers()).toBeGreaterThan(0);
+    agent.dispose();
+    expect(clock.pendingTimers()).toBe(0);
+    agent.onLocalCandidate(localTcp(12));
+    await clock.advance(DELAY * 2);
+    expect(sent).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from "../core/Clock.js";
 import type { Logger } from "../core/Logger.js";
 import { CandidateBatcher, type WireCandidate } from "./CandidateBatcher.js";
+import { TcpCandidateHold } from "./TcpCandidateHold.js";
 
 /** ICE restarts in a row before a failed or disconnected call is given up (`ice_failed`). */
 export const MAX_ICE_RESTARTS = 3;
@@ -46,6 +47,8 @@ export interface IceAgentOptions {
   batchDelayMs: number;
   /** After gathering starts, send what is queued after this long even if gathering is not complete. */
   candidateFlushMs: number;
+  /** How long our TCP candidates wait for UDP to connect ({@link TcpCandidateHold}); 0: they are not held. */
+  tcpCandidateDelayMs: number;
   /** Wait the full gathering delays before the invite and answer as the reference does (benchmarks only). */
   fixedWaits: boolean;
   /** The call's peer connection, once created. */
@@ -73,11 +76,13 @@ interface Waiter {
  * Nothing waits for gathering to complete (a TURN server that does not answer never lets it). Remote candidates that
  * arrive before the remote description (or before the answering party is known) wait in a buffer per party id;
  * failed or disconnected connections are restarted up to {@link MAX_ICE_RESTARTS} times, each restart given
- * {@link ICE_RESTART_TIMEOUT_MS} to connect.
+ * {@link ICE_RESTART_TIMEOUT_MS} to connect. Our TCP candidates are held back while UDP may still connect
+ * ({@link TcpCandidateHold}).
  */
 export class IceAgent {
   readonly #opts: IceAgentOptions;
   readonly #batcher: CandidateBatcher;
+  readonly #tcp: TcpCandidateHold;
   readonly #remoteCandidates = new Map<string, RTCIceCandidateInit[]>();
   #gatheringFlushTimer: TimerHandle | undefined;
   #waiters = new Set<Waiter>();
@@ -104,6 +109,18 @@ export class IceAgent {
       },
       onGiveUp: opts.onGiveUp,
     });
+    this.#tcp = new TcpCandidateHold({
+      clock: opts.clock,
+      logger: opts.logger,
+      delayMs: opts.tcpCandidateDelayMs,
+      iceConnected: () => {
+        const ice = opts.peerConnection()?.iceConnectionState;
+        return ice === "connected" || ice === "completed";
+      },
+      release: (candidates) => {
+        this.#releaseTcp(candidates);
+      },
+    });
   }
 
   // ── Local candidates ──────────────────────────────────────────────────────────────────────────────────────
@@ -122,6 +139,9 @@ export class IceAgent {
       sdpMid: candidate.sdpMid,
       sdpMLineIndex: candidate.sdpMLineIndex,
     };
+    if (this.#tcp.take(wire)) {
+      return;
+    }
     if (!this.#sending) {
       this.#held.push(wire);
       this.#releaseWaiters();
@@ -149,6 +169,22 @@ export class IceAgent {
     if (this.#eager) {
       this.#batcher.flushSoon();
     }
+    this.#tcp.descriptionSent();
+  }
+
+  /** Held TCP candidates are released: one batch now, or inside the next description while one is being made. */
+  #releaseTcp(candidates: WireCandidate[]): void {
+    if (this.#disposed) {
+      return;
+    }
+    if (!this.#sending) {
+      this.#held.push(...candidates);
+      return;
+    }
+    for (const wire of candidates) {
+      this.#batcher.add(wire);
+    }
+    this.#batcher.flushSoon();
   }
 
   /**
@@ -185,8 +221,11 @@ export class IceAgent {
   public onGatheringStateChange(): void {
     const state = this.#opts.peerConnection()?.iceGatheringState;
     if (state === "gathering") {
-      // A new gathering (ICE restart): its first candidates go at once again.
+      // A new gathering (ICE restart): its first candidates go at once again, its TCP ones are held again.
       this.#eager = true;
+      if (!this.#disposed) {
+        this.#tcp.newGeneration(this.#sending);
+      }
     }
     if (state === "gathering" && this.#gatheringFlushTimer === undefined && !this.#disposed) {
       this.#gatheringFlushTimer = this.#opts.clock.setTimeout(() => {
@@ -324,6 +363,7 @@ export class IceAgent {
     recheck = false,
   ): IceConnectionAction {
     const log = this.#opts.logger;
+    this.#tcp.onIceState(ice);
     if (ice === "connected" || ice === "completed") {
       this.#clearConnectionTimers();
       this.#restarts = 0;
@@ -377,6 +417,7 @@ export class IceAgent {
     this.#disposed = true;
     this.#opts.clock.clearTimer(this.#gatheringFlushTimer);
     this.#clearConnectionTimers();
+    this.#tcp.dispose();
     this.#held = [];
     this.#batcher.dispose();
     for (const waiter of [...this.#waiters]) {

@@ -64,6 +64,7 @@ function setup(direction: CallDirection, state: CallState, pc = peerConnection()
     logger: silentLogger,
     batchDelayMs: 0,
     candidateFlushMs: 100,
+    tcpCandidateDelayMs: 2_000,
     fixedWaits: false,
     peerConnection: () => pc,
     sendCandidates: (batch) => {
@@ -146,6 +147,11 @@ function guarded(pc: RTCPeerConnection): { pc: RTCPeerConnection; created: strin
   return { pc: proxy, created };
 }
 
+/** Whether a candidate line (`candidate:…` or `a=candidate:…`) is an ICE-TCP one. */
+function isTcpLine(line: string): boolean {
+  return / tcp /i.test(line);
+}
+
 /** `sdp` without its `a=candidate` lines. */
 function withoutCandidates(sdp: string): string {
   return sdp
@@ -214,10 +220,32 @@ describe("Negotiator: descriptions go out as created, candidates trickle", () =>
     await complete;
     await t.clock.runDue();
     await t.clock.advance(1000);
+    // The TCP candidates are held back while UDP may connect: not in the invite, not trickled yet.
+    expect(gathered.filter(isTcpLine).length).toBeGreaterThan(0);
+    expect(inSdp.filter(isTcpLine)).toEqual([]);
+    expect(t.candidates.flat().filter(isTcpLine)).toEqual([]);
+    // ICE did not connect within the 2 s: they follow in one batch.
+    await t.clock.advance(1000);
+    expect(t.candidates.at(-1)).toEqual(gathered.filter(isTcpLine));
     // Every gathered candidate went exactly once: inside the invite or in m.call.candidates.
     const trickled = t.candidates.flat();
     expect([...inSdp.map((l) => l.slice(2)), ...trickled].sort()).toEqual([...gathered].sort());
     t.ice.dispose();
+    expect(t.clock.pendingTimers()).toBe(0);
+  });
+
+  it("the invite carries no TCP candidate gathered before it while they are held back", async () => {
+    const t = setup(CallDirection.Outgoing, CallState.CreateOffer);
+    const tcp = "candidate:9 1 tcp 1518280447 192.0.2.2 9 typ host tcptype passive generation 0";
+    t.ice.onLocalCandidate({ candidate: tcp, sdpMid: "0", sdpMLineIndex: 0 } as RTCIceCandidate);
+    await t.negotiator.onNegotiationNeeded();
+    const invite = t.sent[0]![1];
+    expect(invite).toContain("a=candidate:");
+    expect(invite).not.toContain(tcp);
+    await t.clock.advance(1_999);
+    expect(t.candidates.flat()).not.toContain(tcp);
+    t.ice.dispose();
+    expect(t.clock.pendingTimers()).toBe(0);
   });
 
   it("the answer and a renegotiation answer are what createAnswer returned", async () => {

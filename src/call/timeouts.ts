@@ -19,6 +19,13 @@ export interface CallTimeouts {
   candidateBatchOutgoingMs: number;
   /** Force-flush of queued candidates this long after gathering started, complete or not. */
   candidateFlushMs: number;
+  /**
+   * How long our ICE-TCP candidates are held back after our invite, answer or offer went out, while ICE may still
+   * connect over UDP (PROTOCOL D7 note): they go out when ICE has not connected by then (or at once when it fails
+   * or disconnects first) and are dropped when it connects. `0` disables the holding back: every candidate is
+   * sent as it is gathered (the reference's behaviour).
+   */
+  tcpCandidateDelayMs: number;
   /** Group calls: how often our membership is re-published. */
   updateExpireTsIntervalMs: number;
   /** Group calls: `expires_ts = now + this`, and the grace after `expires_ts` before a membership counts as expired. */
@@ -47,6 +54,7 @@ export const REFERENCE_TIMEOUTS: Readonly<CallTimeouts> = Object.freeze({
   candidateBatchIncomingMs: 500,
   candidateBatchOutgoingMs: 2_000,
   candidateFlushMs: 3_000,
+  tcpCandidateDelayMs: 0,
   updateExpireTsIntervalMs: 120_000,
   expireTsBumpMs: 360_000,
   makeKeyOnLeaveDelayMs: 4_000,
@@ -59,13 +67,15 @@ export const REFERENCE_TIMEOUTS: Readonly<CallTimeouts> = Object.freeze({
 
 /**
  * Our defaults: the reference's wire-visible values (lifetimes, expiry, key delays) and faster local waits. The
- * gathering waits are not used: the invite and the answer leave with the first host candidate, the others trickle.
+ * gathering waits are not used: the invite and the answer leave with the first host candidate, the others trickle
+ * (TCP ones only when UDP has not connected within `tcpCandidateDelayMs`).
  */
 export const DEFAULT_TIMEOUTS: Readonly<CallTimeouts> = Object.freeze({
   ...REFERENCE_TIMEOUTS,
   delayBeforeOfferMs: 0,
   candidateBatchIncomingMs: 200,
   candidateBatchOutgoingMs: 200,
+  tcpCandidateDelayMs: 2_000,
 });
 
 /** Merges user overrides onto {@link DEFAULT_TIMEOUTS}; rejects negative or non-finite values. */
