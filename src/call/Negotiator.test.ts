@@ -234,19 +234,29 @@ describe("Negotiator: descriptions go out as created, candidates trickle", () =>
     expect(t.clock.pendingTimers()).toBe(0);
   });
 
-  it("the invite carries no TCP candidate gathered before it while they are held back", async () => {
-    const t = setup(CallDirection.Outgoing, CallState.CreateOffer);
-    const tcp = "candidate:9 1 tcp 1518280447 192.0.2.2 9 typ host tcptype passive generation 0";
-    t.ice.onLocalCandidate({ candidate: tcp, sdpMid: "0", sdpMLineIndex: 0 } as RTCIceCandidate);
-    await t.negotiator.onNegotiationNeeded();
-    const invite = t.sent[0]![1];
-    expect(invite).toContain("a=candidate:");
-    expect(invite).not.toContain(tcp);
-    await t.clock.advance(1_999);
-    expect(t.candidates.flat()).not.toContain(tcp);
-    t.ice.dispose();
-    expect(t.clock.pendingTimers()).toBe(0);
-  });
+  it.each(["invite", "answer"] as const)(
+    "the %s carries no TCP candidate gathered before it while they are held back",
+    async (kind) => {
+      const pc = peerConnection();
+      if (kind === "answer") {
+        await pc.setRemoteDescription(await remoteOffer());
+      }
+      const t =
+        kind === "invite"
+          ? setup(CallDirection.Outgoing, CallState.CreateOffer, pc)
+          : setup(CallDirection.Incoming, CallState.Ringing, pc);
+      const tcp = "candidate:9 1 tcp 1518280447 192.0.2.2 9 typ host tcptype passive generation 0";
+      t.ice.onLocalCandidate({ candidate: tcp, sdpMid: "0", sdpMLineIndex: 0 } as RTCIceCandidate);
+      await (kind === "invite" ? t.negotiator.onNegotiationNeeded() : t.negotiator.answer());
+      const description = t.sent.find(([k]) => k === kind)![1];
+      expect(description).toContain("a=candidate:");
+      expect(description).not.toContain(tcp);
+      await t.clock.advance(1_999);
+      expect(t.candidates.flat()).not.toContain(tcp);
+      t.ice.dispose();
+      expect(t.clock.pendingTimers()).toBe(0);
+    },
+  );
 
   it("the answer and a renegotiation answer are what createAnswer returned", async () => {
     const { pc, created } = guarded(peerConnection());

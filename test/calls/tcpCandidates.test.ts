@@ -20,6 +20,7 @@ import {
   until,
   type Peer,
 } from "../helpers/calls.js";
+import { meshWorld, untilFullMesh } from "../helpers/mesh.js";
 
 const defer = deferredCleanup();
 
@@ -43,13 +44,18 @@ function sdpCandidates(sdp: string): string[] {
 
 /** Candidate lines one transcript entry carries: in `m.call.candidates`, or in the SDP of an invite or answer. */
 function wireCandidates(entry: TranscriptEntry): string[] {
-  const content = entry.content as {
+  return contentCandidates(entry.type, entry.content);
+}
+
+/** Candidate lines a signalling content carries: its `candidates`, or those in its SDP. */
+function contentCandidates(type: string, body: unknown): string[] {
+  const content = body as {
     candidates?: { candidate?: string }[];
     offer?: { sdp?: string };
     answer?: { sdp?: string };
     description?: { sdp?: string };
   };
-  if (entry.type === "m.call.candidates") {
+  if (type.endsWith("candidates")) {
     return (content.candidates ?? []).map((c) => c.candidate ?? "");
   }
   return sdpCandidates(content.offer?.sdp ?? content.answer?.sdp ?? content.description?.sdp ?? "");
@@ -197,6 +203,39 @@ describe("ICE-TCP candidates are held back while UDP may connect", () => {
       .transcript()
       .filter((e) => e.type.startsWith("m.call."))
       .flatMap(wireCandidates);
+    expect(onTheWire.some(isUdp)).toBe(true);
+    expect(onTheWire.filter(isTcp)).toEqual([]);
+  }, 120_000);
+
+  it("a 4-way mesh that connects over UDP sends no TCP candidate to-device (the old code sent dozens)", async () => {
+    const userIds = ["@u0:local", "@u1:local", "@u2:local", "@u3:local"];
+    const w = await meshWorld(userIds);
+    defer(() => w.close());
+    w.hs.setTurnServers(undefined);
+    // To-device messages are encrypted on the wire: record what each member's client hands over to be sent.
+    const sent: { type: string; content: object }[] = [];
+    const members = await Promise.all(
+      userIds.map((id) => {
+        const client = w.hs.createClient(id, "DEVICE");
+        const send = client.sendToDevice.bind(client);
+        client.sendToDevice = (type, messages, opts) => {
+          for (const byDevice of Object.values(messages)) {
+            sent.push(...Object.values(byDevice).map((content) => ({ type, content })));
+          }
+          return send(type, messages, opts);
+        };
+        return w.add(id, "DEVICE", { timeouts: { tcpCandidateDelayMs: 20_000 } }, client);
+      }),
+    );
+    const recorded = members.map(recordGathered);
+    await Promise.all(members.map((m) => m.group.enter()));
+    await untilFullMesh(members, 60_000);
+    const pcs = recorded.flatMap((r) => r.pcs);
+    await until(() => pcs.every((pc) => pc.iceGatheringState === "complete"), "gathering complete", 30_000);
+    await Promise.all(
+      members.flatMap((m) => m.group.calls.map((leg) => expectMediaFlows(leg, { video: false, ms: 200 }))),
+    );
+    const onTheWire = sent.flatMap((m) => contentCandidates(m.type, m.content));
     expect(onTheWire.some(isUdp)).toBe(true);
     expect(onTheWire.filter(isTcp)).toEqual([]);
   }, 120_000);
