@@ -22,6 +22,7 @@ import {
   createSessionPublisher,
   defaultFeeds,
   toVoipError,
+  usesIceServers,
   type GroupCallContext,
   type GroupCallInit,
 } from "./sessionWiring.js";
@@ -169,7 +170,8 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
   }
 
   /**
-   * Publishes our membership (after the backend's local media, for mesh) and enters the call. Sends an MSC4075
+   * Publishes our membership (after the backend's local media, for mesh, and our MSC4140 delayed leave, which is
+   * scheduled meanwhile) and enters the call. Sends an MSC4075
    * notification when the call starts in a room that is not a DM.
    * @throws {VoipError} `invalid_state` unless the call is not entered yet; `forbidden` when our power level does
    *   not allow it; `send_failed` when the membership could not be published.
@@ -182,13 +184,29 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
       throw new VoipError(VoipErrorCode.InvalidState, `Cannot enter call in the ${this.#state} state`);
     }
     this.#ctx.assertCanJoin();
+    // While local media is acquired: the TURN credentials the legs will need, and the delayed leave (with the
+    // features check). The membership goes out once both media and delayed leave are through (start() queues
+    // after prepare()), so the delayed leave is on the server before our membership is visible.
+    if (usesIceServers(this.backend)) {
+      this.#ctx.prefetchIceServers();
+    }
+    void this.#publisher.prepare();
     if (this.#runtime.initLocalMedia && this.#state === GroupCallState.LocalCallFeedUninitialized) {
       this.#setState(GroupCallState.InitializingLocalCallFeed);
       try {
         await this.#runtime.initLocalMedia(stream);
       } catch (error) {
-        this.#setState(GroupCallState.LocalCallFeedUninitialized);
+        const abandoned = this.#publisher.abandon();
+        if (this.#acquiringMedia()) {
+          this.#setState(GroupCallState.LocalCallFeedUninitialized);
+        }
+        await abandoned;
         throw error;
+      }
+      if (!this.#acquiringMedia()) {
+        // left (or disposed) while the media was acquired
+        await this.#publisher.abandon();
+        throw new VoipError(VoipErrorCode.InvalidState, `Left the call while entering it (${this.#state})`);
       }
       this.#setState(GroupCallState.LocalCallFeedInitialized);
     }
@@ -433,6 +451,11 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
     const { name, args } = eventArgs(event);
     (this.emit as (name: string, ...args: unknown[]) => void)(name, ...args);
     this.emit("event", event);
+  }
+
+  /** Still acquiring media in `enter()` (not left meanwhile); a method, so the state is read anew after `await`. */
+  #acquiringMedia(): boolean {
+    return this.#state === GroupCallState.InitializingLocalCallFeed;
   }
 
   #isIn(): boolean {

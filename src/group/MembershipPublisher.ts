@@ -2,7 +2,9 @@
  * Publishes our membership in one group call (reference §6.5, §6.10): the delayed leave first (MSC4140, when the
  * server has it), then our entry with `expires_ts = now + expireTsBumpMs`, re-published every
  * `updateExpireTsIntervalMs`; on leave our entry is removed (other entries untouched) and the delayed leave
- * cancelled. Publications run one at a time.
+ * cancelled. Publications run one at a time. Entering schedules the delayed leave ahead ({@link
+ * MembershipPublisher.prepare}) while the session acquires its media; the first publication then only sends the
+ * membership.
  */
 import type { Clock, TimerHandle } from "../core/Clock.js";
 import type { Logger } from "../core/Logger.js";
@@ -61,6 +63,8 @@ export class MembershipPublisher {
   #expiresTs = 0;
   #publishing = 0;
   #createdTs: number | undefined;
+  /** `prepare()` scheduled (or tried to schedule) the delayed leave the next publication would otherwise. */
+  #leavePrepared = false;
 
   public constructor(private readonly deps: PublisherDeps) {
     this.#ownState = deps.ownState ?? new OwnStateCache();
@@ -97,6 +101,45 @@ export class MembershipPublisher {
       return elementStateKey(elementRoomVersion(), client.userId, client.deviceId);
     }
     return membershipStateKey(this.deps.stateKeyMode(), client.userId, client.deviceId);
+  }
+
+  /**
+   * Schedules the delayed leave (and asks whether the server has MSC4140) ahead of the first publication, on the
+   * publication queue, so that it runs while the session acquires its media: the `start()` queued after it sends
+   * only the membership. Never rejects: a failure is logged and that publication goes without a delayed leave,
+   * as it would have. Call {@link MembershipPublisher.abandon} when entering fails before `start()`.
+   */
+  public prepare(): Promise<void> {
+    this.#leavePrepared = true;
+    return this.#queue
+      .run(async () => {
+        if (!this.#leavePrepared) {
+          return;
+        }
+        if (this.deps.elementRoomVersion !== undefined) {
+          await this.#scheduleLeave(this.stateKey(), {});
+          return;
+        }
+        await this.#ownState.serial(this.deps.roomId, async () => {
+          const key = this.stateKey();
+          await this.#scheduleLeave(
+            key,
+            this.#leaveContent(withoutOwnEntry(this.#read(key).raw, ...this.#ownIds())),
+          );
+        });
+      })
+      .catch((error: unknown) => {
+        this.deps.log.warn("preparing the delayed leave failed", { error });
+      });
+  }
+
+  /**
+   * Entering failed or was given up before the first publication: cancels the delayed leave
+   * {@link MembershipPublisher.prepare} scheduled (after it is through), so none stays on the server.
+   */
+  public abandon(): Promise<void> {
+    this.#leavePrepared = false;
+    return this.#queue.run(() => this.#delayed.cancel());
   }
 
   /** Publishes our membership and starts the refresh; resolves with the event id. */
@@ -151,12 +194,19 @@ export class MembershipPublisher {
     });
   }
 
-  /** Clears timers without any request (VoIP disposal after a failed leave). */
+  /**
+   * Clears timers without any request (VoIP disposal after a failed leave) — except a delayed leave prepared for a
+   * membership never published, which is cancelled ({@link MembershipPublisher.abandon}).
+   */
   public dispose(): void {
     this.#active = false;
     this.deps.clock.clearTimer(this.#refresh);
     this.#refresh = undefined;
-    this.#delayed.forget();
+    if (this.#leavePrepared) {
+      void this.abandon();
+    } else {
+      this.#delayed.forget();
+    }
   }
 
   async #leaveElement(): Promise<void> {
@@ -171,15 +221,11 @@ export class MembershipPublisher {
     }
   }
 
-  async #publishElement(): Promise<string | undefined> {
+  async #publishElement(prepared: boolean): Promise<string | undefined> {
     const { client, clock, roomId, log } = this.deps;
     const key = this.stateKey();
-    if ((await this.deps.delayedEventsSupported()) && this.#delayed.delayId === undefined) {
-      try {
-        await this.#delayed.schedule(key, {});
-      } catch (error) {
-        log.warn("scheduling the delayed leave failed; leaving will be explicit only", { error });
-      }
+    if (!prepared) {
+      await this.#scheduleLeave(key, {});
     }
     const createdTs = this.#createdTs ?? clock.now();
     const expiresAt = clock.now() + this.deps.expireTsBumpMs;
@@ -201,8 +247,10 @@ export class MembershipPublisher {
   }
 
   async #publishNow(): Promise<string | undefined> {
+    const prepared = this.#leavePrepared;
+    this.#leavePrepared = false;
     if (this.deps.elementRoomVersion !== undefined) {
-      return this.#publishElement();
+      return this.#publishElement(prepared);
     }
     const { client, clock, roomId, log } = this.deps;
     const key = this.stateKey();
@@ -219,7 +267,9 @@ export class MembershipPublisher {
     const eventId = await this.#ownState.serial(roomId, async () => {
       const current = this.#read(key);
       const others = withoutOwnEntry(current.raw, ...this.#ownIds());
-      await this.#scheduleLeave(key, others);
+      if (!prepared) {
+        await this.#scheduleLeave(key, this.#leaveContent(others));
+      }
       const expiresTs = clock.now() + this.deps.expireTsBumpMs;
       const entry = buildOwnEntry({
         callId: this.deps.groupCallId,
@@ -246,16 +296,20 @@ export class MembershipPublisher {
     return eventId;
   }
 
-  async #scheduleLeave(key: string, others: unknown[]): Promise<void> {
-    const { log } = this.deps;
+  /** Schedules the delayed leave `content` under `key` unless one is scheduled or the server lacks MSC4140. */
+  async #scheduleLeave(key: string, content: Record<string, unknown>): Promise<void> {
     if ((await this.deps.delayedEventsSupported()) && this.#delayed.delayId === undefined) {
-      const leave = isPerDeviceMode(this.deps.stateKeyMode()) ? [] : others;
       try {
-        await this.#delayed.schedule(key, { memberships: leave });
+        await this.#delayed.schedule(key, content);
       } catch (error) {
-        log.warn("scheduling the delayed leave failed; leaving will be explicit only", { error });
+        this.deps.log.warn("scheduling the delayed leave failed; leaving will be explicit only", { error });
       }
     }
+  }
+
+  /** Famedly's leave: nothing under a per-device key; under a shared key, the other entries as they are now. */
+  #leaveContent(others: unknown[]): Record<string, unknown> {
+    return { memberships: isPerDeviceMode(this.deps.stateKeyMode()) ? [] : others };
   }
 
   async #write(

@@ -37,6 +37,8 @@ export interface GroupCallContext {
   readonly ownState: OwnStateCache;
   /** Whether the server has MSC4140 (asked once, logged once when not). */
   delayedEventsSupported(): Promise<boolean>;
+  /** Starts fetching the TURN credentials (VoIP's cache) without waiting: entering a mesh call needs them soon. */
+  prefetchIceServers(): void;
   /** Throws a `VoipError` (`forbidden`) when we may not publish a membership in the room. */
   assertCanJoin(): void;
   createRuntime: GroupCallBackendFactory;
@@ -151,6 +153,11 @@ export function createBackendContext(
 /** @internal Mesh memberships carry `feeds` (none until the backend has local media); LiveKit ones omit it. */
 export function defaultFeeds(backend: CallBackend): { purpose: string }[] | undefined {
   return backend.type === "mesh" ? [] : undefined;
+}
+
+/** @internal Whether the backend's media goes over our own peer connections (mesh legs) and so needs TURN. */
+export function usesIceServers(backend: CallBackend): boolean {
+  return backend.type === "mesh";
 }
 
 /** @internal A `VoipError` for a failed request: `forbidden` for a 403, else `send_failed`. */

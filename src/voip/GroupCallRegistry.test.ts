@@ -61,6 +61,7 @@ async function setup(fail = false) {
         },
       };
     },
+    prefetchIceServers: () => undefined,
     emitIncoming: () => undefined,
     emitEnded: () => undefined,
   });

@@ -48,6 +48,8 @@ export interface GroupCallRegistryDeps {
   sessionId: string;
   options: GroupCallContext["options"];
   createRuntime: GroupCallBackendFactory;
+  /** Starts fetching the TURN credentials without waiting (VoIP's one TURN cache). */
+  prefetchIceServers(): void;
   emitIncoming(group: GroupCallSession): void;
   emitEnded(group: GroupCallSession): void;
 }
@@ -351,6 +353,9 @@ export class GroupCallRegistry {
       memberships,
       ownState: this.#ownState,
       delayedEventsSupported: () => this.#delayedEventsSupported(),
+      prefetchIceServers: () => {
+        deps.prefetchIceServers();
+      },
       assertCanJoin: () => {
         this.#assertCanJoin(init.roomId, init);
       },

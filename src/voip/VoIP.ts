@@ -117,6 +117,9 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
         useUnprotectedPerDeviceStateKeys: options.useUnprotectedPerDeviceStateKeys ?? false,
       },
       createRuntime: (ctx) => createBackendRuntime(ctx, this),
+      prefetchIceServers: () => {
+        this.#prefetchIceServers();
+      },
       emitIncoming: (group) => {
         this.emit("incomingGroupCall", group);
       },
@@ -168,6 +171,7 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     if (room?.myMembership !== "join") {
       throw new VoipError(VoipErrorCode.InvalidArgument, `not joined to room ${roomId}`);
     }
+    this.#prefetchIceServers();
     const callId = this.newCallId();
     const call = this.#createCall(
       {
@@ -322,6 +326,15 @@ export class VoIP extends TypedEventEmitter<VoipEvents> {
     delete (init as Partial<MeshLegInit>).dialect;
     delete (init as Partial<MeshLegInit>).onPeerConnection;
     return this.#createCall(init, transport, platformOnly(this.#delegate, leg.onPeerConnection));
+  }
+
+  /**
+   * Starts fetching the TURN credentials without waiting, where a call is about to acquire media (placing a 1:1
+   * call, entering a mesh call): the request runs meanwhile, and the peer connection finds them cached.
+   * `TurnCache.get` never rejects.
+   */
+  #prefetchIceServers(): void {
+    void this.#turn.get();
   }
 
   #roomTransport(roomId: string): SignallingTransport {
