@@ -7,6 +7,7 @@ import {
   type Logger,
   type MatrixClientPort,
   type VoipOptions,
+  type WebRTCDelegate,
 } from "../../src/index.js";
 import { createNodeDelegate } from "../../src/node/index.js";
 import { GroupEventType } from "../../src/matrix/eventTypes.js";
@@ -17,6 +18,8 @@ export interface GroupPeer {
   userId: string;
   deviceId: string;
   client: MatrixClientPort;
+  /** The Node delegate the VoIP uses (its `mediaDevices` can be wrapped to hold or fail media). */
+  delegate: WebRTCDelegate;
   voip: VoIP;
   /** `handleNewGroupCall:<callId>`, `handleGroupCallEnded:<callId>`. */
   callbacks: string[];
@@ -126,6 +129,7 @@ export function groupWorld(options: Omit<LocalHomeserverOptions, "clock"> = {}):
         userId,
         deviceId,
         client,
+        delegate,
         voip: new VoIP(client, delegate, { clock, logger: linesLogger(logs), ...voip }),
         callbacks,
         requests,
