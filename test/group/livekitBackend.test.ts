@@ -27,6 +27,8 @@ describe("LiveKitBackend in a group call", () => {
     expect(content.memberships[0]).toMatchObject({ call_id: CALL_ID, backend: focus, foci_active: [focus] });
     expect(content.memberships[0]).not.toHaveProperty("feeds");
     expect(a!.group!.backend).toMatchObject({ type: "livekit", e2eeEnabled: true, livekitAlias: "sfu-room" });
+    // Media goes through the SFU with the LiveKit SDK's own ICE servers: entering asks ours for no TURN.
+    expect(world.hs.stats.turnRequests).toBe(0);
   });
 
   it("has no media of its own: empty calls, no active speaker, mute and screen share never throw", async () => {

@@ -1,6 +1,6 @@
 // Mesh group calls over LocalHomeserver with real @roamhq/wrtc media (audio only unless said otherwise).
 import { describe, expect, it } from "vitest";
-import { CallDirection, CallState, GroupCallState } from "../../src/index.js";
+import { CallDirection, CallState, GroupCallState, type MatrixClientPort } from "../../src/index.js";
 import { GroupEventType } from "../../src/matrix/eventTypes.js";
 import { deferredCleanup, expectMediaFlows, until } from "../helpers/calls.js";
 import {
@@ -37,6 +37,27 @@ async function bytesBothWays(a: MeshMember, b: MeshMember): Promise<void> {
   expect(received[1]).toBeGreaterThan(0);
 }
 
+/** A client counting its `getTurnServers` requests. */
+function countingTurn(inner: MatrixClientPort): { client: MatrixClientPort; turnRequests: () => number } {
+  let count = 0;
+  const client = new Proxy(inner, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== "function") {
+        return value;
+      }
+      const fn = value as (...args: unknown[]) => unknown;
+      return (...args: unknown[]) => {
+        if (prop === "getTurnServers") {
+          count++;
+        }
+        return fn.apply(target, args);
+      };
+    },
+  });
+  return { client, turnRequests: () => count };
+}
+
 describe("mesh group call", () => {
   it("4 members: every pair connects, the smaller id places the call (G2), audio flows both ways", async () => {
     const w = await world(["@u0:local", "@u1:local", "@u2:local", "@u3:local"]);
@@ -60,6 +81,21 @@ describe("mesh group call", () => {
     const signalling = w.hs.transcript().filter((e) => e.type.startsWith("com.famedly.call.member."));
     expect(signalling.length).toBeGreaterThan(0);
     expect(signalling.every((e) => e.kind === "toDevice" && e.encrypted)).toBe(true);
+  });
+
+  it("3 members: each asks the homeserver for TURN once, when entering; the mesh connects with audio", async () => {
+    const w = await world(["@u0:local", "@u1:local", "@u2:local"]);
+    const counted = [0, 1, 2].map((i) => countingTurn(w.hs.createClient(`@u${i}:local`, "DEVICE")));
+    const members = await Promise.all(
+      counted.map(({ client }, i) => w.add(`@u${i}:local`, "DEVICE", {}, client)),
+    );
+    await Promise.all(members.map((m) => m.group.enter()));
+    expect(counted.map((c) => c.turnRequests())).toEqual([1, 1, 1]);
+    await untilFullMesh(members);
+    for (const [a, b] of pairsOf(members)) {
+      await bytesBothWays(a, b);
+    }
+    expect(counted.map((c) => c.turnRequests())).toEqual([1, 1, 1]);
   });
 
   it("leave: the leaver's legs end and are removed on both sides; leave() ends every leg", async () => {
