@@ -173,8 +173,9 @@ export class GroupCallSession extends TypedEventEmitter<GroupCallEvents> {
    * Publishes our membership (after the backend's local media, for mesh, and our MSC4140 delayed leave, which is
    * scheduled meanwhile) and enters the call. Sends an MSC4075
    * notification when the call starts in a room that is not a DM.
-   * @throws {VoipError} `invalid_state` unless the call is not entered yet; `forbidden` when our power level does
-   *   not allow it; `send_failed` when the membership could not be published.
+   * @throws {VoipError} `invalid_state` unless the call is not entered yet, or when it was left while the local
+   *   media was acquired; `forbidden` when our power level does not allow it; `send_failed` when the membership
+   *   could not be published.
    */
   public async enter(stream?: WrappedMediaStream): Promise<void> {
     if (

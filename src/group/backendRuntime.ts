@@ -3,10 +3,11 @@
  * session owns membership, participants, reactions and the state machine; a backend runtime reacts to them.
  *
  * Lifecycle, in order: the runtime is created with the session (so `preShareKey` can run before `enter`);
- * `enter()` calls `initLocalMedia` (if any), publishes our membership, sets `Entered`, then `onEnter`; every change
- * of the call's members calls `onParticipantsChanged`; `leave()` calls `onLeave` before our membership is removed;
- * `dispose` runs once when the session ends (left, ended, or `VoIP.dispose()`). To-device events addressed to the
- * call (`room_id` + `conf_id`) reach `onToDevice` through `VoIP`'s one dispatch point, entered or not.
+ * `enter()` calls `initLocalMedia` (if any; the delayed leave is scheduled meanwhile), publishes our membership,
+ * sets `Entered`, then `onEnter`; every change of the call's members calls `onParticipantsChanged`; `leave()` calls
+ * `onLeave` before our membership is removed; `dispose` runs once when the session ends (left, ended, or
+ * `VoIP.dispose()`). To-device events addressed to the call (`room_id` + `conf_id`) reach `onToDevice` through
+ * `VoIP`'s one dispatch point, entered or not.
  */
 import type { CallParticipant } from "../call/CallParticipant.js";
 import type { CallSession } from "../call/CallSession.js";
