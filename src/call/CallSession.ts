@@ -173,7 +173,7 @@ export class CallSession extends TypedEventEmitter<CallSessionEvents> {
       signaller: this.#signaller,
       queue,
     };
-    this.#setup = new CallSetup({ ...parts, peer: this.#peer });
+    this.#setup = new CallSetup({ ...parts, peer: this.#peer, ice: this.#ice });
     this.inbound = new CallInbound({
       ...parts,
       ice: this.#ice,

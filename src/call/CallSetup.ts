@@ -2,6 +2,7 @@ import { callDelegate } from "../webrtc/callDelegate.js";
 import { VoipError, VoipErrorCode } from "../core/errors.js";
 import type { SerialQueue } from "../core/SerialQueue.js";
 import type { CallCore } from "./CallContext.js";
+import type { IceAgent } from "./IceAgent.js";
 import type { CallLifecycle } from "./CallLifecycle.js";
 import type { CallMedia } from "./CallMedia.js";
 import type { CallPeerConnection } from "./CallPeerConnection.js";
@@ -18,6 +19,8 @@ export interface CallSetupHost extends Pick<CallCore, "ctx" | "log" | "direction
   readonly peer: CallPeerConnection;
   readonly negotiator: Negotiator;
   readonly signaller: Pick<CallSignaller, "hangup">;
+  /** Told when the remote offer is applied (its candidates may be added from then on). */
+  readonly ice: Pick<IceAgent, "remoteDescriptionApplied">;
   /** The call's signalling queue (negotiation steps run one at a time). */
   readonly queue: SerialQueue;
 }
@@ -60,6 +63,7 @@ export class CallSetup {
     media.applyRemoteMetadata(metadata);
     try {
       await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
+      this.#host.ice.remoteDescriptionApplied();
     } catch (error) {
       log.warn("invalid remote offer", { error });
       lifecycle.terminate("local", CallErrorCode.SetRemoteDescription, true);

@@ -258,7 +258,7 @@ describe("IceAgent: remote candidates", () => {
 
   it("drops entries without a candidate and fills in sdpMid and sdpMLineIndex", async () => {
     const { pc, agent } = setup();
-    pc.remoteDescription = { type: "offer", sdp: "" };
+    agent.remoteDescriptionApplied();
     await agent.handleRemoteCandidates(
       "p1",
       [{ candidate: "" }, remote(1), { ...remote(2), sdpMid: "1" }],
@@ -273,11 +273,25 @@ describe("IceAgent: remote candidates", () => {
   it("buffers candidates until the remote description is set and the party is bound", async () => {
     const { pc, agent } = setup();
     await agent.handleRemoteCandidates("p1", [remote(1)], true);
-    pc.remoteDescription = { type: "answer", sdp: "" };
+    agent.remoteDescriptionApplied();
     await agent.handleRemoteCandidates("p1", [remote(2)], false);
     expect(pc.added).toEqual([]);
     await agent.handleRemoteCandidates("p1", [remote(3)], true);
     expect(pc.added.map((c) => c.candidate)).toEqual([remote(3).candidate]);
+  });
+
+  it("never reads pc.remoteDescription (in @roamhq/wrtc it serialises the SDP and blocks the JS thread)", async () => {
+    const { pc, agent } = setup();
+    Object.defineProperty(pc, "remoteDescription", {
+      get: () => {
+        throw new Error("remoteDescription read");
+      },
+    });
+    await agent.handleRemoteCandidates("p1", [remote(1)], true);
+    agent.remoteDescriptionApplied();
+    await agent.handleRemoteCandidates("p1", [remote(2)], true);
+    await agent.applyBufferedCandidates("p1");
+    expect(pc.added.map((c) => c.candidate)).toEqual([remote(2).candidate, remote(1).candidate]);
   });
 
   it("applies the chosen party's candidates and those without a party, and drops the other parties'", async () => {

@@ -96,6 +96,9 @@ export class IceAgent {
   #eager = true;
   #restarts = 0;
   #disposed = false;
+  /** Whether a remote description has been applied (tracked here: reading `pc.remoteDescription` in
+   * `@roamhq/wrtc` serialises the SDP natively and blocks the JS thread until the signalling thread is free). */
+  #remoteDescriptionSet = false;
 
   public constructor(opts: IceAgentOptions) {
     this.#opts = opts;
@@ -292,6 +295,11 @@ export class IceAgent {
 
   // ── Remote candidates ─────────────────────────────────────────────────────────────────────────────────────
 
+  /** The peer's offer or answer has been applied to the peer connection: its candidates may be added from now. */
+  public remoteDescriptionApplied(): void {
+    this.#remoteDescriptionSet = true;
+  }
+
   /**
    * Candidates from the peer (party `partyId`). Entries without a candidate string are dropped. They are added
    * now when the remote description is set and `partyBound` (we know which party we talk to), buffered otherwise.
@@ -310,7 +318,7 @@ export class IceAgent {
     if (valid.length === 0) {
       return;
     }
-    if (!this.#opts.peerConnection()?.remoteDescription || !partyBound) {
+    if (!this.#remoteDescriptionSet || !partyBound) {
       const key = partyId ?? "";
       this.#remoteCandidates.set(key, [...(this.#remoteCandidates.get(key) ?? []), ...valid]);
       return;

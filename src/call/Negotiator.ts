@@ -197,6 +197,7 @@ export class Negotiator {
     const host = this.#host;
     try {
       await pc.setRemoteDescription({ type: "answer", sdp });
+      host.ice.remoteDescriptionApplied();
     } catch (error) {
       host.log.warn("invalid remote answer", { error });
       await host.hangup(CallErrorCode.SetRemoteDescription);
@@ -239,6 +240,7 @@ export class Negotiator {
         await pc.setLocalDescription({ type: "rollback" });
       }
       await pc.setRemoteDescription(description);
+      host.ice.remoteDescriptionApplied();
       if (answering) {
         const answer = await pc.createAnswer();
         await pc.setLocalDescription(answer);
