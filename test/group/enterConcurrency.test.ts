@@ -26,6 +26,8 @@ const SIX_MIN = 6 * 60_000;
  */
 function holdMedia(peer: GroupPeer): {
   asked: Promise<void>;
+  /** The streams handed out after release. */
+  streams: MediaStream[];
   release: () => void;
   fail: () => void;
   restore: () => void;
@@ -38,15 +40,19 @@ function holdMedia(peer: GroupPeer): {
   let decide!: (ok: boolean) => void;
   const asked = new Promise<void>((resolve) => (ask = resolve));
   const decided = new Promise<boolean>((resolve) => (decide = resolve));
+  const streams: MediaStream[] = [];
   devices.getUserMedia = async (constraints) => {
     ask();
     if (!(await decided)) {
       throw new DOMException("Permission denied", "NotAllowedError");
     }
-    return original(constraints);
+    const stream = await original(constraints);
+    streams.push(stream);
+    return stream;
   };
   return {
     asked,
+    streams,
     release: () => {
       decide(true);
     },
@@ -219,7 +225,7 @@ describe("enter() while local media is acquired", () => {
     });
   });
 
-  it("leave() while media is acquired: enter() rejects, nothing published, no delayed leave left", async () => {
+  it("leave() while media is acquired: enter() rejects, nothing published, no delayed leave left, media stopped", async () => {
     const { alice, roomId, group, media } = await aliceInRoom();
     const entering = group.enter();
     await media.asked;
@@ -229,6 +235,11 @@ describe("enter() while local media is acquired", () => {
     media.release();
     await expect(entering).rejects.toMatchObject({ code: VoipErrorCode.InvalidState });
     await world.settle();
+    // The camera and microphone that arrived after we left are released at once.
+    expect(media.streams).toHaveLength(1);
+    expect(media.streams.flatMap((s) => s.getTracks()).map((t) => t.readyState)).toEqual(
+      media.streams[0]!.getTracks().map(() => "ended"),
+    );
     expect(group.state).toBe(GroupCallState.Ended);
     expect(await delayedOnServer(alice)).toEqual([]);
     expect(memberContent(world.hs, roomId, alice.userId)).toBeUndefined();

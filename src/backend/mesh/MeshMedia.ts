@@ -21,6 +21,8 @@ export class MeshMedia implements LegMediaSource {
     private readonly log: Logger,
   ) {}
 
+  /** Set by `stopAll()`: media that arrives later is stopped instead of taken. */
+  #stopped = false;
   /** Our camera/microphone stream, once initialised. */
   public usermedia(): WrappedMediaStream | undefined {
     return this.#usermedia;
@@ -53,8 +55,14 @@ export class MeshMedia implements LegMediaSource {
         throw new VoipError(VoipErrorCode.UserMediaFailed, "could not acquire local media", { cause });
       }
     }
-    this.#usermedia = new WrappedMediaStream(raw, "m.usermedia", this.local, true);
-    return this.#usermedia;
+    const wrapped = new WrappedMediaStream(raw, "m.usermedia", this.local, true);
+    if (this.#stopped) {
+      // We left while the camera and microphone were being acquired: release them at once.
+      wrapped.stop(true);
+      throw new VoipError(VoipErrorCode.InvalidState, "the call was left while local media was acquired");
+    }
+    this.#usermedia = wrapped;
+    return wrapped;
   }
 
   /** Sets a mute flag and the tracks' `enabled`; false when nothing changed or there is no stream. */
@@ -113,6 +121,7 @@ export class MeshMedia implements LegMediaSource {
 
   /** Stops everything (we left). Returns the stopped streams. */
   public stopAll(): WrappedMediaStream[] {
+    this.#stopped = true;
     const stopped = [this.#usermedia, this.stopScreenshare()].filter(
       (s): s is WrappedMediaStream => s !== undefined,
     );
