@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { CallState, CallType, type CallSession, type VoipError } from "../../src/index.js";
 import { LocalHomeserver } from "../../src/testing/index.js";
-import { deferredCleanup, makePeer, type Peer, untilState } from "../helpers/calls.js";
+import { deferredCleanup, directRoomPerPair, makePeer, type Peer, untilState } from "../helpers/calls.js";
 
 const defer = deferredCleanup();
 const PARTICIPANTS = 6;
@@ -24,18 +24,7 @@ describe("concurrent 1:1 calls in one process", () => {
       await Promise.all(peers.map((p) => p.voip.dispose()));
       await hs.close();
     });
-    const pairs: { caller: Peer; callee: Peer; roomId: string }[] = [];
-    for (let i = 0; i < PARTICIPANTS; i++) {
-      for (let j = i + 1; j < PARTICIPANTS; j++) {
-        const [caller, callee] = [peers[i]!, peers[j]!];
-        const roomId = await hs.createRoom({
-          creator: caller.userId,
-          members: [callee.userId],
-          isDirect: true,
-        });
-        pairs.push({ caller, callee, roomId });
-      }
-    }
+    const pairs = await directRoomPerPair(hs, peers);
     const errors: VoipError[] = [];
     const incoming: CallSession[] = [];
     for (const peer of peers) {

@@ -13,6 +13,7 @@ import { LocalHomeserver, type TranscriptEntry } from "../../src/testing/index.j
 import {
   connectedCall,
   deferredCleanup,
+  directRoomPerPair,
   expectMediaFlows,
   makePeer,
   twoPeers,
@@ -164,17 +165,7 @@ describe("ICE-TCP candidates are held back while UDP may connect", () => {
     });
     const recorded = peers.map(recordGathered);
     const gathered = () => recorded.flatMap((r) => r.gathered);
-    const pairs: { caller: Peer; callee: Peer; roomId: string }[] = [];
-    for (const [i, caller] of peers.entries()) {
-      for (const callee of peers.slice(i + 1)) {
-        const roomId = await hs.createRoom({
-          creator: caller.userId,
-          members: [callee.userId],
-          isDirect: true,
-        });
-        pairs.push({ caller, callee, roomId });
-      }
-    }
+    const pairs = await directRoomPerPair(hs, peers);
     const errors: VoipError[] = [];
     const incoming: CallSession[] = [];
     for (const peer of peers) {

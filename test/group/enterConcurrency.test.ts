@@ -10,7 +10,13 @@ import {
   type MatrixClientPort,
 } from "../../src/index.js";
 import { GroupEventType } from "../../src/matrix/eventTypes.js";
-import { groupWorld, memberContent, type GroupPeer, type GroupWorld } from "../helpers/group.js";
+import {
+  groupWorld,
+  memberContent,
+  publishedMeshEntry,
+  type GroupPeer,
+  type GroupWorld,
+} from "../helpers/group.js";
 
 let world: GroupWorld;
 afterEach(async () => {
@@ -120,17 +126,12 @@ describe("enter() while local media is acquired", () => {
     ]);
     expect(memberContent(world.hs, roomId, alice.userId)).toEqual({
       memberships: [
-        {
-          call_id: roomId,
-          application: "m.call",
-          scope: "m.room",
-          backend: { type: "mesh" },
-          foci_active: [{ type: "mesh" }],
-          device_id: "ALICE",
-          expires_ts: world.clock.now() + SIX_MIN,
-          membershipID: alice.voip.sessionId,
-          feeds: [{ purpose: "m.usermedia" }],
-        },
+        publishedMeshEntry({
+          callId: roomId,
+          deviceId: "ALICE",
+          expiresTs: world.clock.now() + SIX_MIN,
+          membershipId: alice.voip.sessionId,
+        }),
       ],
     });
     expect(world.hs.pendingDelayedEvents).toBe(1);

@@ -8,6 +8,7 @@ import {
   groupWorld,
   memberContent,
   participantIds,
+  publishedMeshEntry,
   recordGroup,
   type GroupWorld,
 } from "../helpers/group.js";
@@ -46,17 +47,12 @@ describe("group call membership", () => {
 
     expect(memberContent(world.hs, roomId, alice.userId)).toEqual({
       memberships: [
-        {
-          call_id: roomId,
-          application: "m.call",
-          scope: "m.room",
-          backend: { type: "mesh" },
-          foci_active: [{ type: "mesh" }],
-          device_id: "ALICE",
-          expires_ts: world.clock.now() + SIX_MIN,
-          membershipID: alice.voip.sessionId,
-          feeds: [{ purpose: "m.usermedia" }],
-        },
+        publishedMeshEntry({
+          callId: roomId,
+          deviceId: "ALICE",
+          expiresTs: world.clock.now() + SIX_MIN,
+          membershipId: alice.voip.sessionId,
+        }),
       ],
     });
     // Mesh: local media first (reference §10.3 item 13), then entered.

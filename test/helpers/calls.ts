@@ -276,3 +276,22 @@ export function deferredCleanup(): (fn: () => Promise<void> | void) => void {
     pending.push(fn);
   };
 }
+
+/** One direct-message room per pair of `peers` (the earlier peer creates it and calls), in order. */
+export async function directRoomPerPair(
+  hs: LocalHomeserver,
+  peers: readonly Peer[],
+): Promise<{ caller: Peer; callee: Peer; roomId: string }[]> {
+  const pairs: { caller: Peer; callee: Peer; roomId: string }[] = [];
+  for (const [i, caller] of peers.entries()) {
+    for (const callee of peers.slice(i + 1)) {
+      const roomId = await hs.createRoom({
+        creator: caller.userId,
+        members: [callee.userId],
+        isDirect: true,
+      });
+      pairs.push({ caller, callee, roomId });
+    }
+  }
+  return pairs;
+}

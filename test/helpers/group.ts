@@ -212,3 +212,23 @@ export function famedlyEntry(opts: {
     membershipID: opts.membershipId ?? `session-${opts.deviceId}`,
   };
 }
+
+/** The mesh membership entry we publish (famedly-v2 with its `backend` and our user media feed), for exact matches. */
+export function publishedMeshEntry(opts: {
+  callId: string;
+  deviceId: string;
+  expiresTs: number;
+  membershipId: string;
+}): Record<string, unknown> {
+  return {
+    call_id: opts.callId,
+    application: "m.call",
+    scope: "m.room",
+    backend: { type: "mesh" },
+    foci_active: [{ type: "mesh" }],
+    device_id: opts.deviceId,
+    expires_ts: opts.expiresTs,
+    membershipID: opts.membershipId,
+    feeds: [{ purpose: "m.usermedia" }],
+  };
+}
