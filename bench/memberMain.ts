@@ -26,6 +26,9 @@ function errorText(error: unknown): string {
 }
 
 /** Polls `done` every 2 ms (as the one-process rows do) and reports "connected" or "failed". */
+/** The current run's poller; cleared on teardown, so a run that failed elsewhere reports nothing later. */
+let poller: ReturnType<typeof setTimeout> | undefined;
+
 function reportWhenConnected(done: () => boolean, what: string, timeline?: MeshTimeline): void {
   const cpu0 = process.cpuUsage();
   const end = performance.now() + CONNECT_TIMEOUT_MS;
@@ -41,7 +44,7 @@ function reportWhenConnected(done: () => boolean, what: string, timeline?: MeshT
     } else if (performance.now() > end) {
       send({ kind: "failed", error: `timed out waiting for ${what}` });
     } else {
-      setTimeout(poll, 2);
+      poller = setTimeout(poll, 2);
     }
   };
   poll();
@@ -174,6 +177,8 @@ function onSignal(from: number, signal: LimitSignal): void {
 // ── Teardown and dispatch ─────────────────────────────────────────────────────────────────────────────────────
 
 async function teardown(): Promise<void> {
+  clearTimeout(poller);
+  poller = undefined;
   await voip?.dispose();
   voip = undefined;
   group = undefined;
