@@ -76,13 +76,18 @@ export class MemberPort {
 
   /** A batch from the parent: applied to the view, then handed to the listeners (in order, one at a time). */
   public deliver(batch: SyncBatch): void {
-    this.#chain = this.#chain.then(async () => {
-      this.#view.apply(batch);
-      this.#synced();
-      for (const listener of [...this.#listeners]) {
-        await listener(batch);
-      }
-    });
+    this.#chain = this.#chain
+      .then(async () => {
+        this.#view.apply(batch);
+        this.#synced();
+        for (const listener of [...this.#listeners]) {
+          await listener(batch);
+        }
+      })
+      .catch((error: unknown) => {
+        // As LocalHomeserver's dispatcher does: a failing listener is reported, the next batch still comes.
+        process.stderr.write(`member port: sync listener failed: ${String(error)}\n`);
+      });
   }
 
   /** The parent's answer to a call. */
