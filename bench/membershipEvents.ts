@@ -3,15 +3,9 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
-import {
-  MeshBackend,
-  VoIP,
-  type MatrixClientPort,
-  type StateEvent,
-  type SyncBatch,
-  type WebRTCDelegate,
-} from "../src/index.js";
+import { MeshBackend, VoIP, type StateEvent, type SyncBatch } from "../src/index.js";
 import { ManualClock } from "../src/testing/index.js";
+import { fixedRoomPort, noMediaDelegate } from "./fixedRoomPort.js";
 import { median } from "./stats.js";
 
 /** `globalThis.gc` under `--expose-gc`: a full collection, or a scavenge of the young generation only. */
@@ -55,7 +49,6 @@ const ME = "@me:local";
 export async function measureMembershipEvents(events: number, gc?: GcFunction): Promise<MembershipResult> {
   const clock = new ManualClock();
   const users = Array.from({ length: events }, (_, i) => `@u${i}:local`);
-  let listener: ((batch: SyncBatch) => void | Promise<void>) | undefined;
   let seq = 0;
   const memberEvent = (userId: string): StateEvent => ({
     eventId: `$m${seq++}`,
@@ -67,42 +60,12 @@ export async function measureMembershipEvents(events: number, gc?: GcFunction): 
     originServerTs: clock.now(),
   });
   const roomState = [ME, ...users].map(memberEvent);
-  const port: MatrixClientPort = {
+  const { port, listener } = fixedRoomPort({
+    roomId: ROOM,
     userId: ME,
-    deviceId: "ME",
-    onSync: (l) => {
-      listener = l;
-      return () => undefined;
-    },
-    getJoinedRoomIds: () => [ROOM],
-    getRoom: () => ({
-      roomId: ROOM,
-      encrypted: false,
-      isDirect: false,
-      roomVersion: "10",
-      myMembership: "join",
-      joinedMembers: [ME],
-      powerLevels: { users_default: 0, state_default: 0 },
-    }),
-    getStateEvents: (_roomId, type) => (type === "m.room.member" ? roomState : []),
-    sendRoomEvent: () => Promise.resolve({ eventId: `$r${seq++}` }),
-    sendStateEvent: () => Promise.resolve({ eventId: `$s${seq++}` }),
-    updateDelayedEvent: () => Promise.resolve(),
-    listDelayedEvents: () => Promise.resolve([]),
-    redactEvent: () => Promise.resolve({ eventId: `$x${seq++}` }),
-    getRelations: () => Promise.resolve([]),
-    sendToDevice: () => Promise.resolve(),
-    canEncryptToDevice: () => false,
-    getTurnServers: () => Promise.resolve(undefined),
-    getServerFeatures: () => Promise.resolve({ delayedEvents: false }),
-  };
-  const delegate: WebRTCDelegate = {
-    mediaDevices: { getUserMedia: () => Promise.reject(new Error("no media in this benchmark")) },
-    createPeerConnection: () => {
-      throw new Error("no peer connections in this benchmark");
-    },
-    isWeb: false,
-  };
+    stateEvents: (type) => (type === "m.room.member" ? roomState : []),
+  });
+  const delegate = noMediaDelegate("benchmark");
   const voip = new VoIP(port, delegate, { clock });
   // Not entered: the mesh backend would place a call to every member; this measures the membership path alone.
   const group = await voip.fetchOrCreateGroupCall(ROOM, ROOM, new MeshBackend());
@@ -110,7 +73,7 @@ export async function measureMembershipEvents(events: number, gc?: GcFunction): 
   group.on("participantsJoined", (participants) => {
     joined += participants.length;
   });
-  const handle = listener;
+  const handle = listener();
   if (handle === undefined) {
     throw new Error("VoIP did not subscribe to sync");
   }

@@ -9,11 +9,11 @@ import {
   type MatrixClientPort,
   type StateEvent,
   type SyncBatch,
-  type WebRTCDelegate,
 } from "../../src/index.js";
 import { GroupEventType } from "../../src/matrix/eventTypes.js";
 import { famedlyMemberContentSchema } from "../../src/matrix/schemas/famedlyMember.js";
 import { ManualClock } from "../../src/testing/index.js";
+import { fixedRoomPort, noMediaDelegate } from "../../bench/fixedRoomPort.js";
 import { famedlyEntry } from "../helpers/group.js";
 import { countWork, type WorkCounts } from "../helpers/workCounter.js";
 
@@ -25,63 +25,31 @@ const ROUNDS = 5;
 
 const user = (i: number): string => `@u${i}:local`;
 
-/** A client port over fixed room state; the sync listener is called directly by the test. */
+/** A client port over fixed room state that counts state reads; the sync listener is called directly by the test. */
 function statePort(state: Map<string, StateEvent[]>): {
   port: MatrixClientPort;
   deliver: (batch: SyncBatch) => void;
   stateReads: () => number;
 } {
-  let listener: ((batch: SyncBatch) => void | Promise<void>) | undefined;
   let reads = 0;
-  let seq = 0;
-  const port: MatrixClientPort = {
+  const { port, listener } = fixedRoomPort({
+    roomId: ROOM,
     userId: ME,
-    deviceId: "ME",
-    onSync: (l) => {
-      listener = l;
-      return () => undefined;
-    },
-    getJoinedRoomIds: () => [ROOM],
-    getRoom: () => ({
-      roomId: ROOM,
-      encrypted: false,
-      isDirect: false,
-      roomVersion: "10",
-      myMembership: "join",
-      joinedMembers: [ME],
-      powerLevels: { users_default: 0, state_default: 0 },
-    }),
-    getStateEvents: (_roomId, type) => {
+    stateEvents: (type) => {
       reads++;
       return [...(state.get(type) ?? [])];
     },
-    sendRoomEvent: () => Promise.resolve({ eventId: `$r${seq++}` }),
-    sendStateEvent: () => Promise.resolve({ eventId: `$s${seq++}` }),
-    updateDelayedEvent: () => Promise.resolve(),
-    listDelayedEvents: () => Promise.resolve([]),
-    redactEvent: () => Promise.resolve({ eventId: `$x${seq++}` }),
-    getRelations: () => Promise.resolve([]),
-    sendToDevice: () => Promise.resolve(),
-    canEncryptToDevice: () => false,
-    getTurnServers: () => Promise.resolve(undefined),
-    getServerFeatures: () => Promise.resolve({ delayedEvents: false }),
-  };
+  });
   return {
     port,
     deliver: (batch) => {
-      void listener?.(batch);
+      void listener()?.(batch);
     },
     stateReads: () => reads,
   };
 }
 
-const delegate: WebRTCDelegate = {
-  mediaDevices: { getUserMedia: () => Promise.reject(new Error("no media in this test")) },
-  createPeerConnection: () => {
-    throw new Error("no peer connections in this test");
-  },
-  isWeb: false,
-};
+const delegate = noMediaDelegate("test");
 
 /** What `ROUNDS` rounds of membership events cost in a call that already has `members` members. */
 async function workPerRounds(members: number): Promise<{
