@@ -17,12 +17,7 @@ const KEY = new Uint8Array(16).map((_, i) => i + 1);
 async function setup(): Promise<{ us: SfuPeer; element: MatrixClientPort }> {
   // This file covers the to-device transport (matrix-js-sdk ≥ 41.1); room events: elementRoomKeys.test.ts.
   world = new SfuWorld();
-  await world.createRoom({
-    creator: "@p0:local",
-    members: ["@el:local"],
-    encrypted: true,
-    powerLevels: { events: { "com.famedly.call.member": 0, [GroupEventType.ElementMember]: 0 } },
-  });
+  await world.createMixedCallRoom(["@el:local"]);
   const us = world.peer("@p0:local", "P0");
   const element = world.hs.createClient("@el:local", "EL");
   const group = await us.voip.fetchOrCreateGroupCall("", world.roomId, livekitBackend(), "m.call", "m.room", {

@@ -1,7 +1,6 @@
 // A mixed LiveKit call: Element-dialect and famedly-dialect members in one call (call id "") each hold every
 // other member's current key; a leave rotates for everyone.
 import { afterEach, describe, expect, it } from "vitest";
-import { GroupEventType } from "../../src/matrix/eventTypes.js";
 import { SfuWorld, expectKeysConsistent, livekitBackend, type SfuPeer } from "../helpers/livekit.js";
 
 let world: SfuWorld;
@@ -28,12 +27,7 @@ async function join(peer: SfuPeer, element: boolean): Promise<void> {
 describe("mixed Element and famedly members", () => {
   it("everyone holds everyone's current key; a leave rotates for everyone", async () => {
     world = new SfuWorld();
-    await world.createRoom({
-      creator: "@p0:local",
-      members: ["@p1:local", "@p2:local"],
-      encrypted: true,
-      powerLevels: { events: { "com.famedly.call.member": 0, [GroupEventType.ElementMember]: 0 } },
-    });
+    await world.createMixedCallRoom(["@p1:local", "@p2:local"]);
     const famedly = world.peer("@p0:local", "P0");
     const element = world.peer("@p1:local", "P1");
     const us = world.peer("@p2:local", "P2");

@@ -27,12 +27,7 @@ async function setup(
   opts: { encrypted?: boolean; voip?: VoipOptions; transport?: "room" | "to-device" | "auto" } = {},
 ): Promise<Setup> {
   world = new SfuWorld();
-  await world.createRoom({
-    creator: "@p0:local",
-    members: ["@el:local", "@el2:local", "@stranger:local"],
-    encrypted: opts.encrypted ?? true,
-    powerLevels: { events: { "com.famedly.call.member": 0, [GroupEventType.ElementMember]: 0 } },
-  });
+  await world.createMixedCallRoom(["@el:local", "@el2:local", "@stranger:local"], opts.encrypted ?? true);
   const us = world.peer("@p0:local", "P0", opts.voip);
   const el = new ElementPeer(world.hs, world.roomId, "@el:local", "EL");
   const el2 = new ElementPeer(world.hs, world.roomId, "@el2:local", "EL2");
@@ -295,12 +290,7 @@ describe("Element room-event keys in an unencrypted room", () => {
 describe("discovery", () => {
   it("a call found through an Element membership is entered in Element's shape", async () => {
     world = new SfuWorld();
-    await world.createRoom({
-      creator: "@p0:local",
-      members: ["@el:local"],
-      encrypted: true,
-      powerLevels: { events: { "com.famedly.call.member": 0, [GroupEventType.ElementMember]: 0 } },
-    });
+    await world.createMixedCallRoom(["@el:local"]);
     const us = world.peer("@p0:local", "P0");
     const el = new ElementPeer(world.hs, world.roomId, "@el:local", "EL");
     await el.join();

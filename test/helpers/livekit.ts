@@ -10,7 +10,7 @@ import {
 } from "../../src/index.js";
 import { MatrixPortError } from "../../src/core/errors.js";
 import { encodeBase64 } from "../../src/core/random.js";
-import { KeyEventType } from "../../src/matrix/eventTypes.js";
+import { GroupEventType, KeyEventType } from "../../src/matrix/eventTypes.js";
 import { createNodeDelegate } from "../../src/node/index.js";
 import {
   LocalHomeserver,
@@ -60,6 +60,19 @@ export class SfuWorld {
     this.hs.setTurnServers(undefined);
     this.roomId = await this.hs.createRoom(opts);
     return this.roomId;
+  }
+
+  /**
+   * A room created by `@p0:local` with `members`, where members may publish both famedly's and Element's call
+   * membership (the mixed-call tests).
+   */
+  public createMixedCallRoom(members: string[], encrypted = true): Promise<string> {
+    return this.createRoom({
+      creator: "@p0:local",
+      members,
+      encrypted,
+      powerLevels: { events: { "com.famedly.call.member": 0, [GroupEventType.ElementMember]: 0 } },
+    });
   }
 
   /** Creates `n` users `@p<i>:local` (device `P<i>`), a room with all of them, and their VoIPs. */
