@@ -3,6 +3,7 @@ import { silentLogger } from "../core/Logger.js";
 import { ManualClock } from "../testing/ManualClock.js";
 import type { WireCandidate } from "./CandidateBatcher.js";
 import {
+  CANDIDATE_BURST_MS,
   FIRST_CANDIDATE_CAP_MS,
   ICE_DISCONNECTED_GRACE_MS,
   ICE_RESTART_TIMEOUT_MS,
@@ -130,27 +131,59 @@ describe("IceAgent: local candidates", () => {
     expect(sent).toEqual([[wireOf(3)]]);
   });
 
-  it(`waits for the first local candidate, at most ${FIRST_CANDIDATE_CAP_MS} ms, not for gathering`, async () => {
+  it(`waits for the first local candidate (at most ${FIRST_CANDIDATE_CAP_MS} ms), then for its burst until gathering completes (at most ${CANDIDATE_BURST_MS} ms)`, async () => {
     const { clock, pc, agent } = setup();
     pc.iceGatheringState = "gathering";
-    const first = agent.waitForFirstCandidate(FIRST_CANDIDATE_CAP_MS);
+    agent.onGatheringStateChange();
+    const first = agent.waitForCandidates(FIRST_CANDIDATE_CAP_MS);
     await clock.advance(3);
     agent.onLocalCandidate(local(1));
-    expect(await elapsedUntil(clock, first)).toBe(0);
-    // One is held already: no wait; none comes: the cap.
-    expect(await elapsedUntil(clock, agent.waitForFirstCandidate(FIRST_CANDIDATE_CAP_MS))).toBe(0);
-    agent.takeHeld();
-    expect(await elapsedUntil(clock, agent.waitForFirstCandidate(FIRST_CANDIDATE_CAP_MS), 1)).toBe(
-      FIRST_CANDIDATE_CAP_MS,
-    );
-    // Gathering complete (or completing) without a candidate: no wait.
-    const completing = agent.waitForFirstCandidate(FIRST_CANDIDATE_CAP_MS);
+    // The rest of the burst comes within the burst wait and is held too.
+    agent.onLocalCandidate(local(2));
+    expect(await elapsedUntil(clock, first, 1)).toBe(CANDIDATE_BURST_MS);
+    expect(agent.takeHeld()).toEqual([wireOf(1), wireOf(2)]);
+    // A candidate was held already: only the burst wait, until gathering completes.
+    let done = false;
+    void agent.waitForCandidates(FIRST_CANDIDATE_CAP_MS).then(() => {
+      done = true;
+    });
+    agent.onLocalCandidate(local(3));
+    await clock.runDue();
+    expect(done).toBe(false);
     pc.iceGatheringState = "complete";
     agent.onGatheringStateChange();
-    expect(await elapsedUntil(clock, completing)).toBe(0);
-    expect(await elapsedUntil(clock, agent.waitForFirstCandidate(FIRST_CANDIDATE_CAP_MS))).toBe(0);
+    await clock.runDue();
+    expect(done).toBe(true);
+    // Gathering completed after a candidate (as of its event; the state is not read again): no wait at all.
+    pc.iceGatheringState = "gathering";
+    expect(await elapsedUntil(clock, agent.waitForCandidates(FIRST_CANDIDATE_CAP_MS))).toBe(0);
     agent.dispose();
     expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it("does not trust a complete gathering state before any candidate (wrtc reads it late); waits the cap without one", async () => {
+    const { clock, pc, agent } = setup();
+    // wrtc dispatches the `gathering` event reading `complete`, the candidates still queued behind it.
+    const early = agent.waitForCandidates(FIRST_CANDIDATE_CAP_MS);
+    pc.iceGatheringState = "complete";
+    agent.onGatheringStateChange();
+    await clock.advance(1);
+    agent.onLocalCandidate(local(1));
+    agent.onLocalCandidate(local(2));
+    agent.onGatheringStateChange(); // the real `complete`
+    expect(await elapsedUntil(clock, early, 1)).toBe(0);
+    expect(agent.takeHeld()).toEqual([wireOf(1), wireOf(2)]);
+    // No candidate at all: the cap, then the burst wait.
+    const { clock: clock2, pc: pc2, agent: none } = setup();
+    pc2.iceGatheringState = "complete";
+    none.onGatheringStateChange();
+    expect(await elapsedUntil(clock2, none.waitForCandidates(FIRST_CANDIDATE_CAP_MS), 1)).toBe(
+      FIRST_CANDIDATE_CAP_MS + CANDIDATE_BURST_MS,
+    );
+    agent.dispose();
+    none.dispose();
+    expect(clock.pendingTimers()).toBe(0);
+    expect(clock2.pendingTimers()).toBe(0);
   });
 
   it("sends the first candidate of a gathering at once when sending started before it came", async () => {

@@ -12,6 +12,15 @@ export const MAX_ICE_RESTARTS = 3;
  */
 export const FIRST_CANDIDATE_CAP_MS = 50;
 
+/**
+ * After the first local candidate, how long the invite and the answer wait for the rest of its burst (less when
+ * gathering completes first): the host candidates of all interfaces come within about a millisecond of each
+ * other, and inside the description they need no `m.call.candidates` of their own (at N = 2 in the mesh
+ * benchmark: 1.5 to-device messages per join instead of 2.5). Server-reflexive and relay candidates take a round
+ * trip to their server and trickle.
+ */
+export const CANDIDATE_BURST_MS = 1;
+
 /** How long a `disconnected` connection may recover by itself before ICE is restarted (`failed` restarts at once). */
 export const ICE_DISCONNECTED_GRACE_MS = 2_000;
 
@@ -64,8 +73,8 @@ export interface IceAgentOptions {
 interface Waiter {
   resolve: () => void;
   timer: TimerHandle;
-  /** Ends early when a local candidate is held (or gathering completes). */
-  untilCandidate: boolean;
+  /** Ends early: `candidate` when a local candidate is held, `complete` when gathering completes after one was. */
+  until: "candidate" | "complete" | undefined;
 }
 
 /**
@@ -99,6 +108,10 @@ export class IceAgent {
   /** Whether a remote description has been applied (tracked here: reading `pc.remoteDescription` in
    * `@roamhq/wrtc` serialises the SDP natively and blocks the JS thread until the signalling thread is free). */
   #remoteDescriptionSet = false;
+  /** A local candidate was held for the first description. */
+  #firstHeld = false;
+  /** Gathering reported `complete` after a candidate was held (`@roamhq/wrtc` may report it before any). */
+  #completeAfterHeld = false;
 
   public constructor(opts: IceAgentOptions) {
     this.#opts = opts;
@@ -147,7 +160,8 @@ export class IceAgent {
     }
     if (!this.#sending) {
       this.#held.push(wire);
-      this.#releaseWaiters();
+      this.#firstHeld = true;
+      this.#releaseWaiters("candidate");
       return;
     }
     this.#batcher.add(wire);
@@ -199,15 +213,20 @@ export class IceAgent {
   }
 
   /**
-   * Waits until a local candidate is held, at most `capMs`; returns at once when one is held already or gathering
-   * is complete. The invite and the answer then carry it: without a single candidate in the SDP, many calls set up
-   * at once in one process (@roamhq/wrtc) sometimes took 10–40 s to connect instead of under 1 s.
+   * Waits until a local candidate is held, at most `capMs`, then for the rest of its burst: until gathering
+   * completes, at most {@link CANDIDATE_BURST_MS}; no wait for what happened already. The invite and the answer
+   * then carry them: without a single candidate in the SDP, many calls set up at once in one process
+   * (@roamhq/wrtc) sometimes took 10–40 s to connect instead of under 1 s. A `complete` gathering state before any
+   * candidate is not trusted: `@roamhq/wrtc` reads the state when it dispatches the `gathering` event, and it may
+   * be `complete` already, the candidates still queued behind it.
    */
-  public async waitForFirstCandidate(capMs: number): Promise<void> {
-    if (this.#held.length > 0 || this.#opts.peerConnection()?.iceGatheringState === "complete") {
-      return;
+  public async waitForCandidates(capMs: number): Promise<void> {
+    if (!this.#firstHeld) {
+      await this.#wait(capMs, "candidate");
     }
-    await this.#wait(capMs, true);
+    if (!this.#completeAfterHeld) {
+      await this.#wait(CANDIDATE_BURST_MS, "complete");
+    }
   }
 
   /**
@@ -239,23 +258,26 @@ export class IceAgent {
       this.#opts.clock.clearTimer(this.#gatheringFlushTimer);
       this.#gatheringFlushTimer = undefined;
       this.#batcher.flushSoon();
-      this.#releaseWaiters();
+      if (this.#firstHeld) {
+        this.#completeAfterHeld = true;
+        this.#releaseWaiters("complete");
+      }
     }
   }
 
   /** Waits `ms` on the call's clock; ends early, its timer cleared, when the call ends. */
   public wait(ms: number): Promise<void> {
-    return this.#wait(ms, false);
+    return this.#wait(ms, undefined);
   }
 
-  #wait(ms: number, untilCandidate: boolean): Promise<void> {
+  #wait(ms: number, until: Waiter["until"]): Promise<void> {
     if (this.#disposed || ms <= 0) {
       return Promise.resolve();
     }
     return new Promise<void>((resolve) => {
       const waiter: Waiter = {
         resolve,
-        untilCandidate,
+        until,
         timer: this.#opts.clock.setTimeout(() => {
           this.#release(waiter);
         }, ms),
@@ -264,9 +286,9 @@ export class IceAgent {
     });
   }
 
-  #releaseWaiters(): void {
+  #releaseWaiters(until: "candidate" | "complete"): void {
     for (const waiter of this.#waiters) {
-      if (waiter.untilCandidate) {
+      if (waiter.until === until) {
         this.#release(waiter);
       }
     }

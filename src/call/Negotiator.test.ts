@@ -196,7 +196,7 @@ describe("Negotiator: offers", () => {
 });
 
 describe("Negotiator: descriptions go out as created, candidates trickle", () => {
-  it("the invite is what createOffer returned plus the first candidate; the others follow as m.call.candidates", async () => {
+  it("the invite is what createOffer returned plus the first burst of candidates; later ones follow as m.call.candidates", async () => {
     const { pc, created } = guarded(peerConnection());
     const t = setup(CallDirection.Outgoing, CallState.CreateOffer, pc, 200);
     const gathered: string[] = [];

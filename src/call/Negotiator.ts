@@ -104,7 +104,7 @@ export class Negotiator {
       }
       await host.ice.referenceGatheringWait(host.ctx.timeouts.iceGatheringDelayMs, false);
       if (firstOffer) {
-        await host.ice.waitForFirstCandidate(FIRST_CANDIDATE_CAP_MS);
+        await host.ice.waitForCandidates(FIRST_CANDIDATE_CAP_MS);
       }
       if (!this.#live()) {
         return;
@@ -172,7 +172,7 @@ export class Negotiator {
     this.#assertLive();
     host.transition(CallState.Connecting);
     await host.ice.referenceGatheringWait(host.ctx.timeouts.answerDelayMs, true);
-    await host.ice.waitForFirstCandidate(FIRST_CANDIDATE_CAP_MS);
+    await host.ice.waitForCandidates(FIRST_CANDIDATE_CAP_MS);
     this.#assertLive();
     const sdp = withCandidates(answer.sdp ?? "", host.ice.takeHeld());
     this.#answeredByUs = true;

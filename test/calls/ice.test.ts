@@ -38,6 +38,42 @@ function recordPeerConnections(peer: Pick<Env["alice"], "delegate">): {
 }
 
 /**
+ * Makes `peer`'s local candidates come late, as a STUN or TURN server's do: every candidate event after the first
+ * candidate, and every gathering state event, reaches the call `ms` later. The invite or answer then leaves before gathering
+ * completes, with the first candidate only.
+ */
+function lateCandidates(peer: Pick<Env["alice"], "delegate">, ms: number): void {
+  const create = peer.delegate.createPeerConnection.bind(peer.delegate);
+  peer.delegate.createPeerConnection = async (config) => {
+    const pc = await create(config);
+    const add = pc.addEventListener.bind(pc);
+    let candidates = 0;
+    const late = (type: string, listener: EventListener): EventListener =>
+      type === "icecandidate" || type === "icegatheringstatechange"
+        ? (event) => {
+            if (
+              type === "icecandidate" &&
+              (event as RTCPeerConnectionIceEvent).candidate &&
+              candidates++ === 0
+            ) {
+              listener(event);
+              return;
+            }
+            setTimeout(() => {
+              listener(event);
+            }, ms);
+          }
+        : listener;
+    Object.defineProperty(pc, "addEventListener", {
+      value: (type: string, listener: EventListener) => {
+        add(type, late(type, listener));
+      },
+    });
+    return pc;
+  };
+}
+
+/**
  * A peer-connection wrapper for `peer`'s next connection whose `iceConnectionState` can be forced (whatever really
  * happens), counting `restartIce()` calls.
  */
@@ -160,7 +196,16 @@ describe("ICE", () => {
     };
     env = await twoPeers({ alice: { voip: { timeouts } }, bob: { voip: { timeouts } } });
     env.hs.setTurnServers(undefined);
+    lateCandidates(env.alice, 20);
+    lateCandidates(env.bob, 20);
     const { outgoing, incoming } = await connectedCall(env, CallType.Voice);
+    // The invite and the answer left with the first candidate each.
+    for (const type of ["m.call.invite", "m.call.answer"]) {
+      const content = env.hs.transcript().find((e) => e.type === type)?.content;
+      const description = (content?.offer ?? content?.answer) as { sdp?: unknown } | undefined;
+      const sdp = typeof description?.sdp === "string" ? description.sdp : "";
+      expect(sdp.split("\r\n").filter((l) => l.startsWith("a=candidate:"))).toHaveLength(1);
+    }
     const sentBy = (userId: string): boolean =>
       env!.hs.transcript().some((e) => e.type === "m.call.candidates" && e.sender === userId);
     // ICE may connect on one side's candidates alone; the other side's batch follows within its delay.
