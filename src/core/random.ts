@@ -27,12 +27,16 @@ export function randomAlphanumeric(random: RandomSource, length: number): string
 
 /** Standard base64 with `=` padding (the wire format of session ids and media keys). */
 export function encodeBase64(bytes: Uint8Array): string {
+  // A character per byte, 8 KiB at a time (far quicker than one concatenation per byte, and within the argument
+  // limit of `fromCharCode`).
   let binary = "";
-  for (const byte of bytes) {
-    binary += String.fromCharCode(byte);
+  for (let i = 0; i < bytes.length; i += BASE64_CHUNK) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + BASE64_CHUNK));
   }
   return btoa(binary);
 }
+
+const BASE64_CHUNK = 8192;
 
 /** Decodes standard base64 (padding optional); throws on invalid input. */
 export function decodeBase64(text: string): Uint8Array {
