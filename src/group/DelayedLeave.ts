@@ -2,7 +2,7 @@
  * MSC4140 delayed leave (reference §6.10, PROTOCOL G4): before our membership is sent, the server is given a
  * "leave" state event to publish after `delayedLeaveMs`; a heartbeat restarts it every `delayedLeaveRestartMs`.
  * If we die, the server publishes our leave. Stale delayed events of ours for the same room and state key (from a
- * previous run) are cancelled first.
+ * previous run) are listed while the new one is sent, and cancelled before the membership goes out.
  */
 import type { Clock, TimerHandle } from "../core/Clock.js";
 import { MatrixPortError } from "../core/errors.js";
@@ -45,10 +45,17 @@ export class DelayedLeave {
       return;
     }
     const { client, roomId, delayMs, log } = this.deps;
-    await this.#cancelStale(stateKey);
-    const { delayId } = await client.sendStateEvent(roomId, this.#eventType, stateKey, leaveContent, {
-      delayMs,
-    });
+    // The listing of stale ones and the new send overlap (one round trip less before the membership goes out);
+    // the stale ones are cancelled once both are through, whether or not the send succeeded.
+    const [stale, sent] = await Promise.allSettled([
+      this.#listStale(stateKey),
+      client.sendStateEvent(roomId, this.#eventType, stateKey, leaveContent, { delayMs }),
+    ]);
+    const delayId = sent.status === "fulfilled" ? sent.value.delayId : undefined;
+    await this.#cancel(stale.status === "fulfilled" ? stale.value.filter((id) => id !== delayId) : []);
+    if (sent.status === "rejected") {
+      throw sent.reason;
+    }
     if (delayId === undefined) {
       log.warn("the server scheduled no delayed leave (no delay_id)");
       return;
@@ -129,25 +136,29 @@ export class DelayedLeave {
     }, restartMs);
   }
 
-  async #cancelStale(stateKey: string): Promise<void> {
+  /** Our delayed events for this room, type and state key (from a previous run); none when listing fails. */
+  async #listStale(stateKey: string): Promise<string[]> {
     const { client, roomId, log } = this.deps;
-    let scheduled;
     try {
-      scheduled = await client.listDelayedEvents();
+      const scheduled = await client.listDelayedEvents();
+      return scheduled
+        .filter((e) => e.roomId === roomId && e.type === this.#eventType && e.stateKey === stateKey)
+        .map((e) => e.delayId);
     } catch (error) {
       log.warn("listing delayed events failed", { error });
-      return;
+      return [];
     }
-    for (const event of scheduled) {
-      if (event.roomId !== roomId || event.type !== this.#eventType || event.stateKey !== stateKey) {
-        continue;
-      }
+  }
+
+  async #cancel(stale: readonly string[]): Promise<void> {
+    const { client, log } = this.deps;
+    for (const delayId of stale) {
       try {
-        await client.updateDelayedEvent(event.delayId, "cancel");
-        log.debug("cancelled a stale delayed leave", { delayId: event.delayId });
+        await client.updateDelayedEvent(delayId, "cancel");
+        log.debug("cancelled a stale delayed leave", { delayId });
       } catch (error) {
         if (!isNotFound(error)) {
-          log.warn("cancelling a stale delayed leave failed", { delayId: event.delayId, error });
+          log.warn("cancelling a stale delayed leave failed", { delayId, error });
         }
       }
     }

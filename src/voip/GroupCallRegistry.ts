@@ -177,6 +177,8 @@ export class GroupCallRegistry {
       roomId,
       session === undefined ? opts : { ...opts, membershipDialect: session.membershipDialect },
     );
+    // Whether the server has delayed events is asked now, so that entering need not wait for the answer.
+    void this.#delayedEventsSupported();
     if (session === undefined) {
       const { index, seeded } = this.#room(roomId);
       session = this.#create(index, { groupCallId, roomId, backend, ...opts });

@@ -81,7 +81,10 @@ async function delayedOnServer(
   return scheduled;
 }
 
-async function aliceInRoom(options: Parameters<typeof groupWorld>[0] = {}) {
+async function aliceInRoom(
+  options: Parameters<typeof groupWorld>[0] = {},
+  beforeGroup: (alice: ReturnType<GroupWorld["peer"]>) => void = () => undefined,
+) {
   world = groupWorld(options);
   world.hs.setTurnServers({
     uris: ["turn:127.0.0.1:3478?transport=udp"],
@@ -91,6 +94,7 @@ async function aliceInRoom(options: Parameters<typeof groupWorld>[0] = {}) {
   });
   const alice = world.peer("@alice:local", "ALICE");
   const roomId = await world.hs.createRoom({ creator: alice.userId });
+  beforeGroup(alice);
   const group = await alice.voip.fetchOrCreateGroupCall(roomId, roomId, new MeshBackend());
   return { alice, roomId, group, media: holdMedia(alice) };
 }
@@ -276,8 +280,9 @@ describe("enter() while local media is acquired", () => {
 
   it("a failed schedule is logged and entering goes on without a delayed leave, trying no second time", async () => {
     // A server that says it has MSC4140 but refuses to schedule (M_FORBIDDEN, as Synapse when it is disabled).
-    const { alice, roomId, group, media } = await aliceInRoom({ delayedEvents: false });
-    alice.client.getServerFeatures = () => Promise.resolve({ delayedEvents: true });
+    const { alice, roomId, group, media } = await aliceInRoom({ delayedEvents: false }, (peer) => {
+      peer.client.getServerFeatures = () => Promise.resolve({ delayedEvents: true });
+    });
     const entering = group.enter();
     await media.asked;
     await world.settle();
