@@ -1,6 +1,6 @@
-// The child process of one mesh setup row (bench/meshSetup.ts forks it): `runs` mesh runs and limit runs,
-// alternating, each reported to the parent as it completes, with the process's open file descriptors before and after
-// it. A row runs in a process of its own so that a crash of @roamhq/wrtc (a native abort when the descriptors run
+// The child process of one mesh setup row (bench/meshSetup.ts forks it): `warmup` warm-up runs, then `runs` mesh
+// runs and limit runs, alternating, each reported to the parent as it completes, with the process's open file
+// descriptors before and after it. A row runs in a process of its own so that a crash of @roamhq/wrtc (a native abort when the descriptors run
 // out, a segfault) ends only that row, and each row starts from a clean process.
 import { installExitGuard } from "../src/node/index.js";
 import { limitRun, meshRun, type MeshRunResult } from "./meshRuns.js";
@@ -13,6 +13,8 @@ export interface RowChildRun {
   limit: { ms: number } | { error: string };
   /** Open file descriptors before the mesh run, after it, and after the limit run (undefined without /proc). */
   fds: { before?: number; afterMesh?: number; afterLimit?: number; peak?: number };
+  /** A warm-up run: its times are not counted (its descriptors and failures are). */
+  warmup: boolean;
 }
 
 /** A failed run ends the row after this many failures (each may have waited for its timeout). */
@@ -36,7 +38,8 @@ function send(message: RowChildRun | { kind: "done" }): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const [n, video, runs, samplePeak] = process.argv.slice(2);
+  const [n, video, runs, samplePeak, warmupRuns] = process.argv.slice(2);
+  const warmup = Number(warmupRuns ?? 0);
   const members = Number(n);
   const withVideo = video === "video";
   let peak = 0;
@@ -47,7 +50,7 @@ async function main(): Promise<void> {
         }, 250)
       : undefined;
   let failed = 0;
-  for (let r = 0; r < Number(runs) && failed < MAX_FAILED_RUNS; r++) {
+  for (let r = -warmup; r < Number(runs) && failed < MAX_FAILED_RUNS; r++) {
     peak = 0;
     const before = openFds();
     const mesh = await meshRun(members, withVideo).catch((error: unknown) => ({ error: errorText(error) }));
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
       mesh,
       limit,
       fds: { before, afterMesh, afterLimit, ...(sampler ? { peak } : {}) },
+      warmup: r < 0,
     });
   }
   clearInterval(sampler);

@@ -48,6 +48,11 @@ export interface MeshSetupOptions {
   /** Default: both. */
   layouts?: readonly MeshLayout[];
   runs?: number;
+  /**
+   * Warm-up runs per row before the counted ones (a mesh run and a limit run each; default 1): the first run in a
+   * fresh process pays for the JIT and `@roamhq/wrtc`'s start-up, which only the mesh row would otherwise carry.
+   */
+  warmup?: number;
   /** Sample the open file descriptors every 250 ms for the peak (debug; costs a little CPU). */
   samplePeakFds?: boolean;
   /** Called after each run. */
@@ -57,7 +62,10 @@ export interface MeshSetupOptions {
 /** A row's process gets this long per run before it is killed. */
 const ROW_TIMEOUT_PER_RUN_MS = 120_000;
 
-/** Measures every (layout, N, video) row: `runs` mesh runs and `runs` limit runs each, alternating. */
+/**
+ * Measures every (layout, N, video) row: after `warmup` warm-up runs, `runs` mesh runs and `runs` limit runs each,
+ * alternating.
+ */
 export async function measureMeshSetup(opts: MeshSetupOptions = {}): Promise<MeshSetupRow[]> {
   const rows: MeshSetupRow[] = [];
   for (const layout of opts.layouts ?? MESH_LAYOUTS) {
@@ -86,16 +94,23 @@ async function measurePerMemberRow(n: number, video: boolean, opts: MeshSetupOpt
   let members: MemberProcesses | undefined;
   try {
     members = await MemberProcesses.start(n, video);
-    for (let r = 0; r < runs && failures.length < 2; r++) {
+    for (let r = -(opts.warmup ?? 1); r < runs && failures.length < 2; r++) {
+      const name = r < 0 ? "warm-up" : `run ${String(r + 1)}`;
       try {
-        mesh.push(await members.meshRun());
+        const run = await members.meshRun();
+        if (r >= 0) {
+          mesh.push(run);
+        }
       } catch (error) {
-        failures.push(`run ${r + 1} mesh: ${errorText(error)}`);
+        failures.push(`${name} mesh: ${errorText(error)}`);
       }
       try {
-        limit.push((await members.limitRun()).ms);
+        const run = await members.limitRun();
+        if (r >= 0) {
+          limit.push(run.ms);
+        }
       } catch (error) {
-        failures.push(`run ${r + 1} limit: ${errorText(error)}`);
+        failures.push(`${name} limit: ${errorText(error)}`);
       }
       opts.onRun?.(".");
     }
@@ -117,18 +132,20 @@ async function measureRow(n: number, video: boolean, opts: MeshSetupOptions): Pr
   const failures = runs.failures;
   const mesh: MeshRunResult[] = [];
   const limit: number[] = [];
-  runs.results.forEach((run, i) => {
+  let counted = 0;
+  for (const run of runs.results) {
+    const name = run.warmup ? "warm-up" : `run ${String(++counted)}`;
     if ("error" in run.mesh) {
-      failures.push(`run ${i + 1} mesh: ${run.mesh.error}`);
-    } else {
+      failures.push(`${name} mesh: ${run.mesh.error}`);
+    } else if (!run.warmup) {
       mesh.push(run.mesh);
     }
     if ("error" in run.limit) {
-      failures.push(`run ${i + 1} limit: ${run.limit.error}`);
-    } else {
+      failures.push(`${name} limit: ${run.limit.error}`);
+    } else if (!run.warmup) {
       limit.push(run.limit.ms);
     }
-  });
+  }
   const peaks = runs.results.map((r) => r.fds.peak).filter((p) => p !== undefined);
   const fds = {
     ...optional("start", runs.results[0]?.fds.before),
@@ -178,7 +195,13 @@ function runRowProcess(
 ): Promise<{ results: RowChildRun[]; failures: string[] }> {
   const runs = opts.runs ?? 5;
   const entry = fileURLToPath(new URL("./meshRowChild.ts", import.meta.url));
-  const args = [String(n), video ? "video" : "audio", String(runs), opts.samplePeakFds === true ? "fds" : ""];
+  const args = [
+    String(n),
+    video ? "video" : "audio",
+    String(runs),
+    opts.samplePeakFds === true ? "fds" : "",
+    String(opts.warmup ?? 1),
+  ];
   const child = fork(entry, args, { stdio: ["ignore", "ignore", "pipe", "ipc"] });
   const results: RowChildRun[] = [];
   let stderr = "";
@@ -194,7 +217,10 @@ function runRowProcess(
       opts.onRun?.(".");
     }
   });
-  const killer = setTimeout(() => child.kill("SIGKILL"), runs * ROW_TIMEOUT_PER_RUN_MS);
+  const killer = setTimeout(
+    () => child.kill("SIGKILL"),
+    (runs + (opts.warmup ?? 1)) * ROW_TIMEOUT_PER_RUN_MS,
+  );
   return new Promise((resolve) => {
     child.on("exit", (code, signal) => {
       clearTimeout(killer);

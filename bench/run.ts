@@ -19,6 +19,7 @@ Call setup latency (rows interleaved), then the SFU key rows and group-call memb
   --synapse        add the Synapse rows (provisions and starts Synapse as the integration suite does)
   --no-reference   leave out the row with the reference's timings and fixed waits
   --mesh-runs N    mesh setup rows: runs per (N, media) (default 5; 0 leaves them out)
+  --mesh-warmup N  mesh setup rows: warm-up runs first, not counted (default 1)
   --mesh-sizes L   mesh sizes, comma-separated (default 2,4,6,8)
   --mesh-fds       sample each mesh row's open file descriptors for the peak (debug)
   --mesh-layouts L "one" (all members in one process), "per-member" (a process per member) or both
@@ -30,6 +31,7 @@ interface Flags {
   synapse: boolean;
   reference: boolean;
   meshRuns: number;
+  meshWarmup: number;
   meshSizes: number[];
   meshFds: boolean;
   meshLayouts: MeshLayout[];
@@ -66,10 +68,11 @@ const SECTIONS: {
     key: "meshSetup",
     enabled: (flags) => flags.meshRuns > 0,
     run: async (flags) => {
-      process.stdout.write(`\nmesh setup, ${flags.meshRuns} runs per row `);
+      process.stdout.write(`\nmesh setup, ${flags.meshRuns} runs per row (+${flags.meshWarmup} warm-up) `);
       const rows = await measureMeshSetup({
         sizes: flags.meshSizes,
         runs: flags.meshRuns,
+        warmup: flags.meshWarmup,
         samplePeakFds: flags.meshFds,
         layouts: flags.meshLayouts,
         onRun: (w) => process.stdout.write(w),
@@ -179,6 +182,7 @@ async function main(): Promise<number> {
         synapse: { type: "boolean", default: false },
         "no-reference": { type: "boolean", default: false },
         "mesh-runs": { type: "string" },
+        "mesh-warmup": { type: "string" },
         "mesh-sizes": { type: "string" },
         "mesh-fds": { type: "boolean", default: false },
         "mesh-layouts": { type: "string" },
@@ -198,6 +202,7 @@ async function main(): Promise<number> {
       synapse: values.synapse,
       reference: !values["no-reference"],
       meshRuns: count(values["mesh-runs"], 5, "--mesh-runs", 0),
+      meshWarmup: count(values["mesh-warmup"], 1, "--mesh-warmup", 0),
       meshSizes: (values["mesh-sizes"] ?? "2,4,6,8").split(",").map((v) => count(v, 2, "--mesh-sizes", 2)),
       meshFds: values["mesh-fds"],
       meshLayouts: meshLayouts(values["mesh-layouts"]),

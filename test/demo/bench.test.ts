@@ -148,7 +148,8 @@ describe("npm run bench", () => {
       expect(row.p50Ms).toBeGreaterThan(0);
       expect(row.limitP50Ms).toBeGreaterThan(0);
       expect(row.ratio).toBeCloseTo(row.p50Ms / row.limitP50Ms, 6);
-      // Each pair: an invite, an answer and at least one candidates message; at least one message per join.
+      // Each pair: an invite, an answer and a select_answer at least (the candidates may all be inside the
+      // descriptions); at least one message per join.
       expect(row.toDevicePerJoin).toBeGreaterThanOrEqual(1);
       expect(row.phases.map((p) => p.phase)).toEqual(
         expect.arrayContaining(["invite sent", "answer received", "caller connected", "callee connected"]),
@@ -160,6 +161,8 @@ describe("npm run bench", () => {
       );
     }
     expect(run.stdout).toMatch(/^\| 3 \| audio \+ video \| process per member \| 1 \| /m);
+    // One warm-up run per row first, not counted (the runs column says 1).
+    expect(run.stdout).toContain("mesh setup, 1 runs per row (+1 warm-up)");
   }, 300_000);
 
   it("rejects a bad --calls", async () => {
