@@ -255,11 +255,11 @@ export const MESH_TARGETS = { maxRatio: 3, sixWithVideoMs: 1_000 } as const;
 /** The table rows of {@link measureMeshSetup}. */
 export function formatMeshSetup(rows: readonly MeshSetupRow[]): string[] {
   const lines = [
-    "mesh setup: N members enter() together → every pair connected on both sides (median of runs); limit: bare",
-    "peer connections for the same pairs with the same media, signalled in memory (a process per member: relayed",
-    "by the parent), in the same run. One process: all members in one process (its open file descriptors before",
-    "the first run → after the last; peak sampled with --mesh-fds). A process per member: as on real devices, the",
-    "homeserver in the parent process; CPU is every process's.",
+    "mesh setup: N members enter() together → every pair connected on both sides (median of the runs counted,",
+    "after the warm-up); limit: bare peer connections for the same pairs with the same media, signalled in memory",
+    "(a process per member: relayed by the parent), in the same run. One process: all members in one process (its",
+    "open file descriptors before the warm-up → after the last run; peak sampled with --mesh-fds). A process per",
+    "member: as on real devices, the homeserver in the parent process; CPU is every process's.",
     "",
     "| N | media | layout | runs | p50 ms | limit p50 ms | ratio | to-device per join | CPU % of all cores | fds |",
     "|---:|---|---|---:|---:|---:|---:|---:|---:|---|",
