@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { formatMeshSetup, type MeshSetupRow } from "../../bench/meshSetup.js";
 import { median, percentile } from "../../bench/stats.js";
 import { lastJsonLine, runScript } from "./run.js";
 
@@ -179,5 +180,44 @@ describe("bench percentiles", () => {
     expect(percentile([10, 20, 30, 40, 50], 95)).toBeCloseTo(48, 10);
     expect(percentile([7], 95)).toBe(7);
     expect(percentile([], 50)).toBeNaN();
+  });
+});
+
+describe("mesh setup targets", () => {
+  const row = (
+    members: number,
+    video: boolean,
+    layout: MeshSetupRow["layout"],
+    p50Ms: number,
+    limitP50Ms: number,
+  ) =>
+    ({
+      members,
+      video,
+      layout,
+      runs: 5,
+      p50Ms,
+      limitP50Ms,
+      ratio: p50Ms / limitP50Ms,
+      toDevicePerJoin: 1.5,
+      cpuPercent: 50,
+      phases: [],
+      fds: {},
+      failures: [],
+    }) satisfies MeshSetupRow;
+
+  it("names the highest ratio and the 6-with-video time beside its own limit, per layout", () => {
+    const lines = formatMeshSetup([
+      row(2, false, "one process", 30, 10),
+      row(6, true, "one process", 1_342, 1_396),
+      row(2, false, "process per member", 40, 12),
+      row(6, true, "process per member", 728, 637),
+    ]);
+    expect(lines).toContain(
+      "targets, one process: every ratio ≤ 3: met (highest: N = 2 audio, 3.00); 6 with video 1342 ms, its limit 1396 ms (target < 1000 ms: missed)",
+    );
+    expect(lines).toContain(
+      "targets, process per member: every ratio ≤ 3: missed (highest: N = 2 audio, 3.33); 6 with video 728 ms, its limit 637 ms (target < 1000 ms: met)",
+    );
   });
 });
