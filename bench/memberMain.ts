@@ -25,10 +25,10 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Polls `done` every 2 ms (as the one-process rows do) and reports "connected" or "failed". */
 /** The current run's poller; cleared on teardown, so a run that failed elsewhere reports nothing later. */
 let poller: ReturnType<typeof setTimeout> | undefined;
 
+/** Polls `done` every 2 ms (as the one-process rows do) and reports "connected" or "failed". */
 function reportWhenConnected(done: () => boolean, what: string, timeline?: MeshTimeline): void {
   const cpu0 = process.cpuUsage();
   const end = performance.now() + CONNECT_TIMEOUT_MS;

@@ -49,8 +49,9 @@ export interface MeshSetupOptions {
   layouts?: readonly MeshLayout[];
   runs?: number;
   /**
-   * Warm-up runs per row before the counted ones (a mesh run and a limit run each; default 1): the first run in a
-   * fresh process pays for the JIT and `@roamhq/wrtc`'s start-up, which only the mesh row would otherwise carry.
+   * Warm-up runs per row before the counted ones (a mesh run and a limit run each; default
+   * {@link DEFAULT_MESH_WARMUP}): the first run in a fresh process pays for the JIT and `@roamhq/wrtc`'s start-up,
+   * which only the mesh row would otherwise carry.
    */
   warmup?: number;
   /** Sample the open file descriptors every 250 ms for the peak (debug; costs a little CPU). */
@@ -58,6 +59,9 @@ export interface MeshSetupOptions {
   /** Called after each run. */
   onRun?: (what: string) => void;
 }
+
+/** Warm-up runs per mesh row when {@link MeshSetupOptions.warmup} is not given. */
+export const DEFAULT_MESH_WARMUP = 1;
 
 /** A row's process gets this long per run before it is killed. */
 const ROW_TIMEOUT_PER_RUN_MS = 120_000;
@@ -94,7 +98,7 @@ async function measurePerMemberRow(n: number, video: boolean, opts: MeshSetupOpt
   let members: MemberProcesses | undefined;
   try {
     members = await MemberProcesses.start(n, video);
-    for (let r = -(opts.warmup ?? 1); r < runs && failures.length < 2; r++) {
+    for (let r = -(opts.warmup ?? DEFAULT_MESH_WARMUP); r < runs && failures.length < 2; r++) {
       const name = r < 0 ? "warm-up" : `run ${String(r + 1)}`;
       try {
         const run = await members.meshRun();
@@ -194,13 +198,14 @@ function runRowProcess(
   opts: MeshSetupOptions,
 ): Promise<{ results: RowChildRun[]; failures: string[] }> {
   const runs = opts.runs ?? 5;
+  const warmup = opts.warmup ?? DEFAULT_MESH_WARMUP;
   const entry = fileURLToPath(new URL("./meshRowChild.ts", import.meta.url));
   const args = [
     String(n),
     video ? "video" : "audio",
     String(runs),
     opts.samplePeakFds === true ? "fds" : "",
-    String(opts.warmup ?? 1),
+    String(warmup),
   ];
   const child = fork(entry, args, { stdio: ["ignore", "ignore", "pipe", "ipc"] });
   const results: RowChildRun[] = [];
@@ -217,10 +222,7 @@ function runRowProcess(
       opts.onRun?.(".");
     }
   });
-  const killer = setTimeout(
-    () => child.kill("SIGKILL"),
-    (runs + (opts.warmup ?? 1)) * ROW_TIMEOUT_PER_RUN_MS,
-  );
+  const killer = setTimeout(() => child.kill("SIGKILL"), (runs + warmup) * ROW_TIMEOUT_PER_RUN_MS);
   return new Promise((resolve) => {
     child.on("exit", (code, signal) => {
       clearTimeout(killer);

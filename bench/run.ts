@@ -6,7 +6,7 @@ import { installExitGuard } from "../src/node/index.js";
 import { localGroup } from "./localRows.js";
 import { benchMembershipEvents } from "./membershipEvents.js";
 import { computeRatios, runInterleaved, type RatioResult, type RowGroup, type RowResult } from "./rows.js";
-import { formatMeshSetup, measureMeshSetup, type MeshLayout } from "./meshSetup.js";
+import { DEFAULT_MESH_WARMUP, formatMeshSetup, measureMeshSetup, type MeshLayout } from "./meshSetup.js";
 import { formatSfuKeys, measureSfuKeys } from "./sfuKeys.js";
 
 const USAGE = `Usage: npm run bench -- [--calls N] [--warmup N] [--synapse] [--no-reference] [--json]
@@ -202,7 +202,7 @@ async function main(): Promise<number> {
       synapse: values.synapse,
       reference: !values["no-reference"],
       meshRuns: count(values["mesh-runs"], 5, "--mesh-runs", 0),
-      meshWarmup: count(values["mesh-warmup"], 1, "--mesh-warmup", 0),
+      meshWarmup: count(values["mesh-warmup"], DEFAULT_MESH_WARMUP, "--mesh-warmup", 0),
       meshSizes: (values["mesh-sizes"] ?? "2,4,6,8").split(",").map((v) => count(v, 2, "--mesh-sizes", 2)),
       meshFds: values["mesh-fds"],
       meshLayouts: meshLayouts(values["mesh-layouts"]),

@@ -213,22 +213,15 @@ export function famedlyEntry(opts: {
   };
 }
 
-/** The mesh membership entry we publish (famedly-v2 with its `backend` and our user media feed), for exact matches. */
+/**
+ * The mesh membership entry we publish, for exact matches: a {@link famedlyEntry} plus the v1 `backend` and our user
+ * media feed.
+ */
 export function publishedMeshEntry(opts: {
   callId: string;
   deviceId: string;
   expiresTs: number;
   membershipId: string;
 }): Record<string, unknown> {
-  return {
-    call_id: opts.callId,
-    application: "m.call",
-    scope: "m.room",
-    backend: { type: "mesh" },
-    foci_active: [{ type: "mesh" }],
-    device_id: opts.deviceId,
-    expires_ts: opts.expiresTs,
-    membershipID: opts.membershipId,
-    feeds: [{ purpose: "m.usermedia" }],
-  };
+  return { ...famedlyEntry(opts), backend: { type: "mesh" }, feeds: [{ purpose: "m.usermedia" }] };
 }

@@ -71,7 +71,7 @@ export class SfuWorld {
       creator: "@p0:local",
       members,
       encrypted,
-      powerLevels: { events: { "com.famedly.call.member": 0, [GroupEventType.ElementMember]: 0 } },
+      powerLevels: { events: { [GroupEventType.Member]: 0, [GroupEventType.ElementMember]: 0 } },
     });
   }
 
